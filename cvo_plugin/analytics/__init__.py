@@ -1,0 +1,1 @@
+"""Pure, vectorised analytics (numpy/scipy only; no Flask, SQLAlchemy or I/O)."""

@@ -1,0 +1,1 @@
+"""File formats the app imports (CONTRACT.md): order lines, Shopify order and product exports."""

@@ -1,0 +1,156 @@
+"""The `lines-csv` format: one row per order line (CONTRACT.md).
+
+Required columns: order_id, customer_id, created_at, product_id, quantity, unit_price.
+Optional: currency, product_title, product_type, variant_id, sku, refunded_quantity,
+cancelled, source, country, city, email.
+
+Rules: `created_at` without a zone is UTC; an empty `customer_id` is a guest order; a negative
+`quantity` is a return of that product (it counts towards the order's refunds); a cancelled
+order is kept with `cancelled_at` = its `created_at` (the file has no cancellation time) and
+no net revenue; `refunded_quantity` may not exceed the line's quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from operator import itemgetter
+from pathlib import Path
+
+from cvo_plugin.imports import reader as r
+from cvo_plugin.records import LineRecord, OrderRecord
+
+REQUIRED = ("order_id", "customer_id", "created_at", "product_id", "quantity", "unit_price")
+OPTIONAL = (
+    "currency",
+    "product_title",
+    "product_type",
+    "variant_id",
+    "sku",
+    "refunded_quantity",
+    "cancelled",
+    "source",
+    "country",
+    "city",
+    "email",
+)
+# The columns that describe the order (the same on every row of one order).
+ORDER_COLUMNS = (
+    "order_id",
+    "customer_id",
+    "created_at",
+    "cancelled",
+    "currency",
+    "source",
+    "country",
+    "city",
+    "email",
+)
+
+
+def _getter(table: r.CsvTable, name: str) -> Callable[[list[str]], str]:
+    index = table.column(name)
+    if index is None:
+        return lambda fields: ""
+    return lambda fields: fields[index]
+
+
+def _order(get: dict[str, Callable[[list[str]], str]], fields: list[str]) -> OrderRecord:
+    order_id = r.text(get["order_id"](fields), "order_id", required=True, max_length=64)
+    assert order_id is not None
+    created_at = r.timestamp(get["created_at"](fields), "created_at")
+    cancelled = r.boolean(get["cancelled"](fields), "cancelled")
+    return OrderRecord(
+        platform_id=order_id,
+        created_at=created_at,
+        name=order_id,
+        customer_platform_id=r.text(get["customer_id"](fields), "customer_id", max_length=64),
+        email=r.text(get["email"](fields), "email", max_length=320),
+        processed_at=created_at,
+        cancelled_at=created_at if cancelled else None,
+        currency=r.currency(get["currency"](fields), "currency"),
+        source_name=r.text(get["source"](fields), "source"),
+        country=r.text(get["country"](fields), "country", max_length=64),
+        city=r.text(get["city"](fields), "city", max_length=128),
+    )
+
+
+def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
+    """A parser for the line part of a row, specialised to the file's columns.
+
+    It runs once per row of files with millions of rows, so the common case (valid values) is
+    inlined and only problems go through the general value parsers for their messages.
+    """
+    i_product = table.column("product_id")
+    i_quantity = table.column("quantity")
+    i_price = table.column("unit_price")
+    optional = {name: table.column(name) for name in ("variant_id", "sku", "product_title", "product_type")}
+    i_refunded = table.column("refunded_quantity")
+    limits = {"variant_id": 64, "sku": 255, "product_title": 512, "product_type": 255}
+    present = [(name, index, limits[name]) for name, index in optional.items() if index is not None]
+
+    def parse(fields: list[str], order_id: str) -> LineRecord:
+        product_id = fields[i_product].strip()  # type: ignore[index]
+        if not product_id or len(product_id) > 64:
+            r.text(product_id, "product_id", required=True, max_length=64)
+        try:
+            quantity = int(fields[i_quantity])  # type: ignore[index]
+        except ValueError:
+            quantity = r.integer(fields[i_quantity], "quantity")  # type: ignore[index]
+        if quantity == 0:
+            raise r.RowError("quantity is 0; give the units sold (negative for a return)")
+        unit_price = r.decimal(fields[i_price], "unit_price")  # type: ignore[index]
+        refunded_quantity = 0
+        if i_refunded is not None:
+            raw = fields[i_refunded].strip()
+            if raw and raw != "0":
+                refunded_quantity = r.integer(raw, "refunded_quantity")
+                if refunded_quantity < 0 or refunded_quantity > abs(quantity):
+                    raise r.RowError(
+                        f"refunded_quantity {refunded_quantity} must be between 0 and the quantity "
+                        f"{abs(quantity)}"
+                    )
+        values: dict[str, str | None] = {}
+        for name, index, limit in present:
+            value = fields[index].strip()
+            if len(value) > limit:
+                raise r.RowError(f"{name} is longer than {limit} characters")
+            values[name] = value or None
+        return LineRecord(
+            order_platform_id=order_id,
+            product_platform_id=product_id,
+            quantity=quantity,
+            unit_price=unit_price,
+            variant_platform_id=values.get("variant_id"),
+            sku=values.get("sku"),
+            title=values.get("product_title"),
+            product_type=values.get("product_type"),
+            refunded_quantity=refunded_quantity,
+        )
+
+    return parse
+
+
+def read(
+    path: str | Path, progress: r.ByteProgress | None = None
+) -> Iterator[tuple[OrderRecord, LineRecord | None]]:
+    """Yield (order, line) per row; a bad row raises `ImportFormatError` with its line.
+
+    Consecutive rows of one order repeat its fields: they are parsed once and the same
+    `OrderRecord` is yielded again.
+    """
+    with r.open_csv(path, REQUIRED, progress) as table:
+        get = {name: _getter(table, name) for name in REQUIRED + OPTIONAL}
+        present = [i for i in (table.column(name) for name in ORDER_COLUMNS) if i is not None]
+        order_fields = itemgetter(*present)
+        parse_line = _line_parser(table)
+        last_raw: object = None
+        order: OrderRecord | None = None
+        for line_number, fields in table.rows:
+            try:
+                raw = order_fields(fields)
+                if raw != last_raw or order is None:
+                    order = _order(get, fields)
+                    last_raw = raw
+                yield order, parse_line(fields, order.platform_id)
+            except r.RowError as exc:
+                raise r.ImportFormatError(table.name, line_number, str(exc)) from None

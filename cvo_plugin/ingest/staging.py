@@ -1,0 +1,153 @@
+"""Temporary staging tables and the fastest way each database has to fill them.
+
+Records are written as rows of per-connection temporary tables: PostgreSQL through `COPY`,
+SQLite through the driver's `executemany`. The merge (`cvo_plugin.ingest.merge`) then moves them
+into the shop's tables in a few set-based statements.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from cvo_plugin.records import (
+    CustomerRecord,
+    LineRecord,
+    OrderRecord,
+    ProductRecord,
+    VariantRecord,
+)
+
+# Column kinds of the staging tables, per record field; anything not named here is text.
+_KINDS: dict[str, str] = {
+    "created_at": "ts",
+    "updated_at": "ts",
+    "processed_at": "ts",
+    "cancelled_at": "ts",
+    "price": "money",
+    "compare_at_price": "money",
+    "cost": "money",
+    "gross": "money",
+    "discounts": "money",
+    "refunds": "money",
+    "shipping": "money",
+    "tax": "money",
+    "total": "money",
+    "unit_price": "money",
+    "discount": "money",
+    "quantity": "int",
+    "refunded_quantity": "int",
+    "inventory_quantity": "int",
+    "accepts_marketing": "bool",
+    "published": "bool",
+    "available": "bool",
+}
+
+_SQL_TYPES = {
+    "sqlite": {"text": "TEXT", "int": "INTEGER", "money": "NUMERIC", "ts": "TEXT", "bool": "INTEGER"},
+    "postgresql": {
+        "text": "TEXT",
+        "int": "BIGINT",
+        "money": "NUMERIC",
+        "ts": "TIMESTAMPTZ",
+        "bool": "BOOLEAN",
+    },
+}
+
+STAGING_TABLES: dict[str, type] = {
+    "stg_customers": CustomerRecord,
+    "stg_products": ProductRecord,
+    "stg_variants": VariantRecord,
+    "stg_orders": OrderRecord,
+    "stg_lines": LineRecord,
+}
+
+_INDEXES = {
+    "stg_orders": ("platform_id",),
+    "stg_lines": ("order_platform_id",),
+}
+
+
+def _sqlite_ts(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores: naive UTC with microseconds."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: records carry timezone-aware UTC times")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _register_sqlite_adapters() -> None:
+    """Teach the sqlite3 driver to store `datetime` and `Decimal` the way SQLAlchemy does.
+
+    Only raw driver calls (the staging inserts) reach these adapters: SQLAlchemy converts its
+    own parameters before the driver sees them. Registering is idempotent.
+    """
+    sqlite3.register_adapter(datetime, _sqlite_ts)
+    sqlite3.register_adapter(Decimal, str)
+
+
+class Stager:
+    """Creates the staging tables on one connection and appends records to them."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+        if self.dialect not in _SQL_TYPES:
+            raise NotImplementedError(f"staging is not implemented for {self.dialect}")
+        if self.dialect == "sqlite":
+            _register_sqlite_adapters()
+
+    def create(self) -> None:
+        """(Re)create every staging table, empty."""
+        types = _SQL_TYPES[self.dialect]
+        for table, rtype in STAGING_TABLES.items():
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            # `seq` numbers the rows in the order they were staged (later rows win).
+            seq = (
+                "seq INTEGER PRIMARY KEY"
+                if self.dialect == "sqlite"
+                else "seq BIGINT GENERATED ALWAYS AS IDENTITY"
+            )
+            columns = ", ".join(
+                [seq] + [f"{name} {types[_KINDS.get(name, 'text')]}" for name in rtype._fields]
+            )
+            self.connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {table} ({columns})")
+
+    def index(self) -> None:
+        """Index the staging tables for the merge joins (after loading: faster than before)."""
+        if self.dialect == "sqlite":  # PostgreSQL hash-aggregates instead
+            for table, columns in _INDEXES.items():
+                self.connection.exec_driver_sql(
+                    f"CREATE INDEX IF NOT EXISTS ix_{table} ON {table} ({', '.join(columns)})"
+                )
+        else:
+            for table in STAGING_TABLES:
+                self.connection.exec_driver_sql(f"ANALYZE {table}")
+
+    def drop(self) -> None:
+        """Drop every staging table."""
+        for table in STAGING_TABLES:
+            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+
+    def append(self, table: str, records: Sequence[Sequence[Any]]) -> int:
+        """Append records (of the table's record type) and return how many were written."""
+        rtype = STAGING_TABLES[table]
+        columns = ", ".join(rtype._fields)
+        driver = self.connection.connection.driver_connection
+        if self.dialect == "postgresql":
+            with driver.cursor() as cursor:  # type: ignore[union-attr]
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for record in records:
+                        copy.write_row(record)
+            return len(records)
+        placeholders = ", ".join("?" * len(rtype._fields))
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", records)
+        finally:
+            cursor.close()
+        return len(records)

@@ -1,0 +1,17 @@
+"""HTTP layer: blueprints, JSON errors and security headers. Views stay thin."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register every blueprint, the error handlers and the response headers."""
+    from cvo_plugin.web import errors, headers, health
+
+    errors.init_app(app)
+    headers.init_app(app)
+    app.register_blueprint(health.bp)
