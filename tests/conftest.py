@@ -119,7 +119,7 @@ def app_overrides(database_url: str, instance: Path, **extra: Any) -> dict[str, 
         "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
         "REDIS_URL": "",
         "SHOPIFY_API_KEY": "test-api-key",
-        "SHOPIFY_API_SECRET": "test-api-secret",
+        "SHOPIFY_API_SECRET": "test-api-secret-0123456789abcdef",
     }
     values.update(extra)
     return values
