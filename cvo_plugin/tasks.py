@@ -66,6 +66,10 @@ class Step:
 # Everything `cvo compute SHOP` computes, in order; each analytics issue adds its step here.
 COMPUTE_STEPS: list[Step] = []
 
+# The sync job of each platform (`cvo sync`, the scheduler, the install flows), called as
+# `func(shop_id, full=False)`; each connector adds its entry here.
+SYNC_BY_PLATFORM: dict[str, str] = {}
+
 ProgressListener = Callable[[float, str | None], None]
 
 
@@ -91,6 +95,27 @@ class JobHandle:
     status: str
     joined: bool = False
     result: Any = None
+
+
+def enqueue_compute(queue: TaskQueue, shop_id: int, as_of: str | None = None) -> list[JobHandle]:
+    """Enqueue every computation of `COMPUTE_STEPS` for a shop (after a sync, nightly, on demand)."""
+    kwargs = {"as_of": as_of} if as_of else {}
+    return [
+        queue.enqueue(
+            step.func, shop_id, kind=step.kind, queue=step.queue, kwargs=kwargs, timeout=step.timeout
+        )
+        for step in COMPUTE_STEPS
+    ]
+
+
+def enqueue_sync(queue: TaskQueue, shop_id: int, platform: str, full: bool = False) -> JobHandle:
+    """Enqueue the platform's sync of a shop; `ValueError` for a platform without a connector."""
+    func = SYNC_BY_PLATFORM.get(platform)
+    if func is None:
+        raise ValueError(f"shops of platform {platform!r} are not synced (they import files)")
+    return queue.enqueue(
+        func, shop_id, kind="sync", queue=QUEUE_SYNC, kwargs={"full": full}, timeout=6 * 3600
+    )
 
 
 def tick_job_id(now: datetime) -> str:

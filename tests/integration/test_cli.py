@@ -38,3 +38,12 @@ def test_worker_needs_redis(cli_runner) -> None:  # type: ignore[no-untyped-def]
     result = cli_runner(["worker", "--burst"])
     assert result.exit_code == 1
     assert "REDIS_URL is not set" in result.stderr
+
+
+def test_sync_and_compute_explain_what_they_cannot_do(cli_runner) -> None:  # type: ignore[no-untyped-def]
+    cli_runner(["import-orders", "file-shop", str(DATA / "lines" / "small.csv"), "--format", "lines-csv"])
+    result = cli_runner(["sync", "file-shop"])
+    assert result.exit_code == 1
+    assert "its data comes from imported files" in result.stderr
+    result = cli_runner(["sync", "no-such-shop"])
+    assert result.exit_code == 1 and "no shop named 'no-such-shop'" in result.stderr
