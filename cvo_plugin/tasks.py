@@ -70,6 +70,17 @@ COMPUTE_STEPS: list[Step] = []
 # `func(shop_id, full=False)`; each connector adds its entry here.
 SYNC_BY_PLATFORM: dict[str, str] = {}
 
+# Shopify connector: sync (backfill or incremental), webhook application, post-install setup.
+SHOPIFY_SYNC = "jobs.shopify.sync_shop"
+SHOPIFY_WEBHOOKS = "jobs.shopify.process_webhooks"
+SHOPIFY_AFTER_INSTALL = "jobs.shopify.after_install"
+SHOPIFY_KIND_WEBHOOKS = "shopify-webhooks"
+SHOPIFY_KIND_INSTALL = "shopify-install"
+SYNC_BY_PLATFORM["shopify"] = SHOPIFY_SYNC
+PERIODIC.append(
+    Periodic(SHOPIFY_SYNC, kind="sync", queue=QUEUE_SYNC, interval_s=15 * 60, platforms=("shopify",))
+)
+
 ProgressListener = Callable[[float, str | None], None]
 
 
@@ -80,6 +91,7 @@ class InProcessRun:
     database: Database
     run_id: str
     listener: ProgressListener | None = None
+    settings: Settings | None = None
 
 
 current_inprocess_run: ContextVar[InProcessRun | None] = ContextVar("cvo_inprocess_run", default=None)
@@ -219,7 +231,7 @@ class TaskQueue:
             )
             return JobHandle(run_id, kind, shop_id, "queued")
 
-        token = current_inprocess_run.set(InProcessRun(self.database, run_id, listener))
+        token = current_inprocess_run.set(InProcessRun(self.database, run_id, listener, self.settings))
         try:
             result = import_job(func)(shop_id, *args, **kwargs)
         finally:

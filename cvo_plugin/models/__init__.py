@@ -1,6 +1,8 @@
 """Every model, imported here so that `Base.metadata` (and Alembic) sees all tables."""
 
 from cvo_plugin.models.commerce import Customer, Order, OrderLine, Product, Variant
+from cvo_plugin.models.inbox import WebhookPayload
+from cvo_plugin.models.privacy import PrivacyRequest
 from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
 
@@ -10,9 +12,11 @@ __all__ = [
     "JobRun",
     "Order",
     "OrderLine",
+    "PrivacyRequest",
     "Product",
     "Shop",
     "SyncState",
     "Variant",
     "WebhookDelivery",
+    "WebhookPayload",
 ]

@@ -10,8 +10,9 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error handlers and the response headers."""
-    from cvo_plugin.web import errors, headers, health
+    from cvo_plugin.web import errors, headers, health, shopify
 
     errors.init_app(app)
     headers.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(shopify.bp)
