@@ -98,7 +98,12 @@ def sync_shop(shop_id: int, full: bool = False) -> dict[str, Any]:
             enqueue_compute(queue, shop_id)
         result = summary.as_dict()
         result["webhooks_applied"] = applied.deliveries
-        result["client"] = {"requests": client.stats.requests, "throttled": client.stats.throttled}
+        stats = client.stats
+        result["client"] = {
+            "requests": stats.requests,
+            "throttled": stats.throttled,
+            "retries": stats.retries,
+        }
         return result
 
 

@@ -107,7 +107,7 @@ def wait(
     operation_id: str,
     *,
     timeout_s: float,
-    poll_s: float = 1.0,
+    poll_s: float = 0.5,
     max_poll_s: float = 15.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,

@@ -206,30 +206,72 @@ class _Batch:
 def apply_pending(
     database: Database, shop_id: int, handlers: WebhookHandlers, batch_size: int = BATCH_SIZE
 ) -> ApplySummary:
-    """Apply every waiting delivery of the shop, oldest first, a batch per transaction."""
+    """Apply every waiting delivery of the shop, oldest first, a batch per transaction.
+
+    Orders named by refunds are read from Shopify before the batch's transaction opens, so no
+    transaction waits on the network.
+    """
     summary = ApplySummary()
     while not summary.shop_deleted:
-        with database.session() as session:
-            query = (
-                select(WebhookPayload, WebhookDelivery)
+        with database.sessionmaker() as session:
+            waiting = session.execute(
+                select(WebhookPayload.id, WebhookDelivery.topic, WebhookPayload.body)
                 .join(WebhookDelivery, WebhookDelivery.id == WebhookPayload.delivery_id)
                 .where(WebhookPayload.shop_id == shop_id)
                 .order_by(WebhookDelivery.id)
                 .limit(batch_size)
+            ).all()
+        if not waiting:
+            break
+        refunded = _fetch_refunded_orders(
+            database, shop_id, [body for _, topic, body in waiting if topic == "refunds/create"], handlers
+        )
+        with database.session() as session:
+            query = (
+                select(WebhookPayload, WebhookDelivery)
+                .join(WebhookDelivery, WebhookDelivery.id == WebhookPayload.delivery_id)
+                .where(WebhookPayload.id.in_([row[0] for row in waiting]))
+                .order_by(WebhookDelivery.id)
             )
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(of=WebhookPayload, skip_locked=True)
             rows = session.execute(query).all()
             if not rows:
-                break
-            _apply_batch(session, shop_id, rows, handlers, summary)
+                break  # another run is applying them
+            _apply_batch(session, shop_id, rows, refunded, handlers, summary)
     return summary
+
+
+def _fetch_refunded_orders(
+    database: Database, shop_id: int, bodies: list[bytes], handlers: WebhookHandlers
+) -> list[OrderBundle] | str:
+    """The current state of the orders that refunds name, or why it cannot be read."""
+    from connectors.shopify.errors import ShopifyError
+
+    if not bodies:
+        return []
+    order_ids = set()
+    for body in bodies:
+        try:
+            order_ids.add(str(numeric_id(json.loads(body)["order_id"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # reported as unreadable when the batch is applied
+    with database.sessionmaker() as session:
+        shop = session.get(Shop, shop_id)
+        installed = shop is not None and shop.is_active
+    if handlers.fetch_orders is None or not installed:
+        return "the shop is not installed: the refunded order cannot be read"
+    try:
+        return handlers.fetch_orders(sorted(order_ids))
+    except ShopifyError as exc:
+        return f"the refunded order could not be read: {exc}"
 
 
 def _apply_batch(
     session: Session,
     shop_id: int,
     rows: Sequence[Any],
+    refunded: list[OrderBundle] | str,
     handlers: WebhookHandlers,
     summary: ApplySummary,
 ) -> None:
@@ -247,8 +289,14 @@ def _apply_batch(
             delivery.error = f"unreadable {delivery.topic} payload: {type(exc).__name__}: {exc}"[:1000]
         _settle(delivery, status, now, summary)
 
-    if batch.refund_orders:
-        _refetch_refunded_orders(session, shop_id, batch, handlers, now, summary)
+    if isinstance(refunded, str):
+        for deliveries in batch.refund_orders.values():
+            for delivery in deliveries:
+                delivery.error = refunded[:1000]
+                _settle(delivery, "failed", now, summary)
+    elif batch.refund_orders:
+        for bundle in refunded:
+            batch.add_order(bundle)
     _write_commerce(session, shop_id, batch, summary)
 
     ids = [payload.id for payload, _ in rows]
@@ -271,33 +319,6 @@ def _settle(delivery: WebhookDelivery, status: str, now: datetime, summary: Appl
         log.warning("shopify webhook %s (%s) could not be applied", delivery.delivery_id, delivery.topic)
     elif status == "ignored":
         summary.ignored += 1
-
-
-def _refetch_refunded_orders(
-    session: Session,
-    shop_id: int,
-    batch: _Batch,
-    handlers: WebhookHandlers,
-    now: datetime,
-    summary: ApplySummary,
-) -> None:
-    from connectors.shopify.errors import ShopifyError
-
-    shop = session.get(Shop, shop_id)
-    error = None
-    if handlers.fetch_orders is None or shop is None or not shop.is_active:
-        error = "the shop is not installed: the refunded order cannot be read"
-    else:
-        try:
-            for bundle in handlers.fetch_orders(sorted(batch.refund_orders)):
-                batch.add_order(bundle)
-        except ShopifyError as exc:
-            error = f"the refunded order could not be read: {exc}"
-    if error:
-        for deliveries in batch.refund_orders.values():
-            for delivery in deliveries:
-                delivery.error = error[:1000]
-                _settle(delivery, "failed", now, summary)
 
 
 def _write_commerce(session: Session, shop_id: int, batch: _Batch, summary: ApplySummary) -> None:

@@ -66,7 +66,8 @@ def _state_serializer(settings: Settings) -> URLSafeTimedSerializer:
 def _verified_shop(settings: Settings, what: str) -> str:
     """The shop of a signed install/callback query; 401/400 otherwise."""
     try:
-        verify_oauth_query(request.args.to_dict(flat=False), settings.shopify_api_secret or "")
+        params = {k: v[0] if len(v) == 1 else v for k, v in request.args.lists()}
+        verify_oauth_query(params, settings.shopify_api_secret or "")
     except SignatureError as exc:
         raise ApiError(
             "invalid_signature",

@@ -74,6 +74,7 @@ class ShopifyStandIn:
         self.refresh_tokens: dict[str, str] = {}
         self.codes: set[str] = set()
         self.faults: deque[tuple[str, int]] = deque()
+        self.forced_throttles = 0
         self.download_rate: float | None = None
         self.cut_download_after: int | None = None
         self.log: list[dict[str, Any]] = []
@@ -114,6 +115,11 @@ class ShopifyStandIn:
         with self._lock:
             self.available = 0.0
             self._bucket_at = time.monotonic()
+
+    def throttle_next(self, times: int = 1) -> None:
+        """Throttle the next `times` queries as if another app had emptied the shared bucket."""
+        with self._lock:
+            self.forced_throttles += times
 
     def issue_token(self, expiring: bool = True) -> str:
         """A valid access token (for tests that start after the install)."""
@@ -254,8 +260,9 @@ class ShopifyStandIn:
             },
         }
 
-    def graphql(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Answer one GraphQL request (HTTP 200 in every case, as Shopify does)."""
+    def graphql(self, body: dict[str, Any]) -> dict[str, Any] | tuple[str, int]:
+        """Answer one GraphQL request: the JSON Shopify sends with HTTP 200, or an injected fault
+        (after the throttle check, so a drained bucket throttles before faults play out)."""
         self.stats["graphql"] += 1
         query = body.get("query")
         variables = body.get("variables") or {}
@@ -283,12 +290,17 @@ class ShopifyStandIn:
                     ],
                     "extensions": {"cost": self._cost(requested, None)},
                 }
+            if self.forced_throttles:
+                self.forced_throttles -= 1
+                self.available = 0.0
             if self.available < requested:
                 self.stats["throttled"] += 1
                 return {
                     "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
                     "extensions": {"cost": self._cost(requested, None)},
                 }
+            if self.faults:
+                return self.faults.popleft()
             self.available -= requested
         with self.api.lock:
             result = execute_sync(
@@ -365,18 +377,18 @@ def _handler(standin: ShopifyStandIn) -> type[BaseHTTPRequestHandler]:
             if path != f"/admin/api/{API_VERSION}/graphql.json":
                 return self._send(404, {"errors": "Not Found"})
             body = self._body()
-            if standin.faults:
-                kind, status = standin.faults.popleft()
+            if not standin.token_valid(self.headers.get("X-Shopify-Access-Token")):
+                return self._send(401, {"errors": INVALID_TOKEN})
+            answer = standin.graphql(body)
+            if isinstance(answer, tuple):  # an injected fault
+                kind, status = answer
                 if kind == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return None
-                return self._send(
-                    status, {"errors": "injected fault"}, {"Retry-After": "0.05"} if status == 429 else {}
-                )
-            if not standin.token_valid(self.headers.get("X-Shopify-Access-Token")):
-                return self._send(401, {"errors": INVALID_TOKEN})
-            return self._send(200, standin.graphql(body))
+                retry = {"Retry-After": "0.05"} if status == 429 else {}
+                return self._send(status, {"errors": "injected fault"}, retry)
+            return self._send(200, answer)
 
         def do_GET(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)

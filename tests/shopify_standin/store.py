@@ -3,7 +3,7 @@
 Everything the stand-in serves (GraphQL nodes, bulk JSONL, REST webhook payloads) is rendered
 from these dicts, and tests compare the app's database with them. Times are whole seconds in
 UTC, money is `Decimal`. Changes (`update_order`, `refund`, ...) move the store's own clock,
-which stays in the past so that a sync that starts "now" sees every change.
+which stays a little in the past so that a sync that starts "now" sees every change.
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ class Store:
         return self._ids
 
     def tick(self) -> datetime:
-        """The time of the next change: one second after the previous one."""
-        self.clock += timedelta(seconds=1)
+        """The time of the next change: a second after the previous one, and no earlier than two
+        minutes ago (within the overlap an incremental sync re-reads for search-index lag)."""
+        recent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+        self.clock = max(self.clock + timedelta(seconds=1), recent)
         return self.clock
 
     # --- generation -------------------------------------------------------------------------
@@ -114,7 +116,9 @@ class Store:
             store._generate_product(rng, start, many_variants=(i == 0))
         for _ in range(customers):
             store._generate_customer(rng, start)
-        customer_ids = list(store.customers)
+        # Customers without an e-mail or address never order here: the write path fills a
+        # customer's empty contact fields from its orders, which the store would not show.
+        customer_ids = store.buyers()
         catalogue = [(p, v) for p in store.products.values() for v in p["variants"]]
         times = sorted(start + timedelta(seconds=rng.randrange(span)) for _ in range(orders))
         for created in times:
@@ -341,6 +345,10 @@ class Store:
         return customer
 
     # --- reading ----------------------------------------------------------------------------
+
+    def buyers(self) -> list[int]:
+        """Customers with an e-mail and an address (those who place orders)."""
+        return [c["id"] for c in self.customers.values() if c["email"] and c["address"]]
 
     def orders_by_update(self) -> Iterator[dict[str, Any]]:
         return iter(sorted(self.orders.values(), key=lambda o: (o["updated_at"], o["id"])))
