@@ -125,8 +125,11 @@ def wait(
 
 
 @contextmanager
-def open_result(url: str, timeout: float = 60.0) -> Iterator[IO[bytes]]:
-    """The result file as a byte stream. Its URL is signed: no token is sent with it."""
+def open_result(url: str, timeout: float = 60.0) -> Iterator[Iterator[bytes]]:
+    """The result file's lines, streamed. Its URL is signed: no token is sent with it.
+
+    A connection lost part-way raises `Transient` (the import resumes from its checkpoint).
+    """
     request = urllib.request.Request(url, headers={"Accept": "application/jsonl"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -138,7 +141,29 @@ def open_result(url: str, timeout: float = 60.0) -> Iterator[IO[bytes]]:
     except NETWORK_ERRORS as exc:
         raise Transient(f"the export's result file could not be read ({exc})") from None
     with response:
-        yield response
+        yield _lines(response)
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes]:
+    count = 0
+
+    def lost(reason: str) -> Transient:
+        return Transient(
+            f"the export's result file could not be read: the connection was lost after "
+            f"{count:,} lines ({reason})"
+        )
+
+    try:
+        for line in stream:
+            # A last line without its newline is complete only if every announced byte came.
+            if not line.endswith(b"\n") and getattr(stream, "length", None):
+                raise lost("a line was cut short")
+            count += 1
+            yield line
+    except NETWORK_ERRORS as exc:
+        raise lost(type(exc).__name__) from None
+    if getattr(stream, "length", None):
+        raise lost("the file ended early")
 
 
 def _skip_roots(lines: Iterator[bytes], count: int) -> Iterator[bytes]:
@@ -170,7 +195,10 @@ def read_objects(
     for raw in stream:
         if not raw.strip():
             continue
-        item = loads(raw)
+        try:
+            item = loads(raw)
+        except ValueError:
+            raise Permanent("the export's result file holds a line that is not JSON") from None
         parent_id = item.pop("__parentId", None)
         if parent_id is None:
             if parent is not None:
