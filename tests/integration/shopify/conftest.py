@@ -28,7 +28,7 @@ API_SECRET = "test-api-secret-0123456789abcdef"
 
 @pytest.fixture
 def store() -> Store:
-    return Store.generate(120, seed=11)
+    return Store.generate(40, seed=11)
 
 
 @pytest.fixture

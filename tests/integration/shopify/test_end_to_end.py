@@ -107,9 +107,16 @@ def test_install_backfill_webhooks_and_sync_leave_the_database_equal_to_the_stor
 
             shop_id = install(client, shopify)  # OAuth, token, webhooks, backfill (in-process jobs)
             assert {s["topic"] for s in shopify.api.subscriptions.values()} >= {
-                "ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE", "PRODUCTS_UPDATE",
-                "PRODUCTS_DELETE", "CUSTOMERS_UPDATE", "APP_UNINSTALLED", "BULK_OPERATIONS_FINISH",
-            }  # fmt: skip
+                "ORDERS_CREATE",
+                "ORDERS_UPDATED",
+                "ORDERS_CANCELLED",
+                "REFUNDS_CREATE",
+                "PRODUCTS_UPDATE",
+                "PRODUCTS_DELETE",
+                "CUSTOMERS_UPDATE",
+                "APP_UNINSTALLED",
+                "BULK_OPERATIONS_FINISH",
+            }
             assert len(shopify.api.bulk_ops) == 3
             with database.sessionmaker() as session:
                 shop = session.get(Shop, shop_id)

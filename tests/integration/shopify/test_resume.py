@@ -36,8 +36,10 @@ def _installed_shop(database: Database, shopify: ShopifyStandIn) -> int:
     """A shop that holds a token from the stand-in, as after an install (without the backfill)."""
     with database.session() as session:
         shop = Shop(platform="shopify", domain=shopify.store.domain, name="x", settings={}, is_active=True)
-        grant = grant_from_response({"scope": "read_orders,read_all_orders,read_customers,read_products"},
-                                    shopify.issue_token(expiring=False))  # fmt: skip
+        grant = grant_from_response(
+            {"scope": "read_orders,read_all_orders,read_customers,read_products"},
+            shopify.issue_token(expiring=False),
+        )
         store_grant(shop, grant, TokenBox(TOKEN_KEY))
         session.add(shop)
         session.flush()
