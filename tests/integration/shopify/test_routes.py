@@ -20,6 +20,7 @@ from tests.integration.shopify.conftest import API_KEY, _redirect_of, app_databa
 from tests.shopify_standin import ShopifyStandIn
 
 DAY = 24 * 3600
+FORGED_SECRET = "not-the-secret-but-long-enough-0123456789"
 
 
 def _callback_query(client: FlaskClient, shopify: ShopifyStandIn) -> dict[str, str]:
@@ -216,9 +217,7 @@ def test_token_exchange_refuses_bad_session_tokens(
     now = int(time.time())
     headers = {
         "missing": {},
-        "forged": {
-            "Authorization": f"Bearer {shopify.session_token(secret='not-the-secret-but-long-enough-0123456789')}"
-        },
+        "forged": {"Authorization": f"Bearer {shopify.session_token(secret=FORGED_SECRET)}"},
         "expired": {"Authorization": f"Bearer {shopify.session_token(exp=now - 120, nbf=now - 180)}"},
         "wrong_audience": {"Authorization": f"Bearer {shopify.session_token(audience='another-app')}"},
         "not_bearer": {"Authorization": f"Basic {shopify.session_token()}"},
