@@ -302,10 +302,11 @@ def _apply_batch(
     ids = [payload.id for payload, _ in rows]
     for delivery, data in batch.later:
         _apply_later(session, shop_id, delivery, data, handlers, summary)
+        if summary.shop_deleted:
+            session.expunge_all()  # the shop, its deliveries and their bodies are gone
+            return
         delivery.status = delivery.status if delivery.status == "failed" else "applied"
         delivery.processed_at = now
-        if summary.shop_deleted:
-            return  # the shop, its deliveries and their bodies are gone
     session.execute(delete(WebhookPayload).where(WebhookPayload.id.in_(ids)))
 
 
