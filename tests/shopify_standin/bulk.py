@@ -74,7 +74,7 @@ def _check_rules(document: Any) -> tuple[FieldNode, Any, dict[str, FragmentDefin
         named = get_named_type(parent.fields[field.name.value].type)
         if named.name.endswith("Connection"):
             count += 1
-            if depth > MAX_DEPTH:
+            if depth + 1 > MAX_DEPTH:  # the root connection is the first level
                 raise BulkQueryError("Bulk queries cannot nest connections more than two levels deep")
             node_type = get_named_type(named.fields["nodes"].type)
             node_fields = _fields(_connection_nodes(field, fragments), fragments)

@@ -75,6 +75,7 @@ class ShopifyStandIn:
         self.codes: set[str] = set()
         self.faults: deque[tuple[str, int]] = deque()
         self.forced_throttles = 0
+        self.seen_tokens: list[str] = []
         self.download_rate: float | None = None
         self.cut_download_after: int | None = None
         self.log: list[dict[str, Any]] = []
@@ -109,6 +110,10 @@ class ShopifyStandIn:
         """Close the connection of the next `times` GraphQL requests without an answer."""
         for _ in range(times):
             self.faults.append(("drop", 0))
+
+    def hang_next(self, seconds: float = 2.0) -> None:
+        """Answer the next GraphQL request only after `seconds` (past the client's timeout)."""
+        self.faults.append(("hang", int(seconds * 1000)))
 
     def drain_bucket(self) -> None:
         """Empty the cost bucket: the next query is throttled until it refills."""
@@ -377,6 +382,7 @@ def _handler(standin: ShopifyStandIn) -> type[BaseHTTPRequestHandler]:
             if path != f"/admin/api/{API_VERSION}/graphql.json":
                 return self._send(404, {"errors": "Not Found"})
             body = self._body()
+            standin.seen_tokens.append(self.headers.get("X-Shopify-Access-Token") or "")
             if not standin.token_valid(self.headers.get("X-Shopify-Access-Token")):
                 return self._send(401, {"errors": INVALID_TOKEN})
             answer = standin.graphql(body)
@@ -385,6 +391,10 @@ def _handler(standin: ShopifyStandIn) -> type[BaseHTTPRequestHandler]:
                 if kind == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
+                    return None
+                if kind == "hang":  # the client gives up first; then the connection closes
+                    time.sleep(status / 1000)
+                    self.close_connection = True
                     return None
                 retry = {"Retry-After": "0.05"} if status == 429 else {}
                 return self._send(status, {"errors": "injected fault"}, retry)
