@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+import orjson
+
 from connectors.shopify.client import NETWORK_ERRORS, GraphQLClient, load_document
 from connectors.shopify.errors import Permanent, Transient
 
@@ -30,7 +32,8 @@ RESOURCES = ("products", "customers", "orders")
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
 _PARENT_KEY = b'"__parentId"'
 
-loads: Callable[[bytes], Any] = json.loads
+# orjson parses the large result files several times faster than the standard library.
+loads: Callable[[bytes], Any] = orjson.loads
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def read_objects(
             continue
         try:
             item = loads(raw)
-        except ValueError:
+        except orjson.JSONDecodeError:
             raise Permanent("the export's result file holds a line that is not JSON") from None
         parent_id = item.pop("__parentId", None)
         if parent_id is None:

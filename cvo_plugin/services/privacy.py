@@ -99,9 +99,17 @@ def redact_customer(
 
 
 def reapply_redactions(session: Session, shop_id: int) -> int:
-    """Erase personal data that a sync or webhook wrote again onto a redacted customer's orders."""
-    redacted = select(Customer.id).where(Customer.shop_id == shop_id, Customer.redacted_at.is_not(None))
-    return _erase_orders(session, shop_id, Order.customer_id.in_(redacted))
+    """Erase personal data that a sync or webhook wrote again onto a redacted customer's orders.
+
+    Runs after every stored batch: the redacted customers are looked up first (usually none),
+    so the orders are searched by customer through their index, never scanned.
+    """
+    redacted = session.scalars(
+        select(Customer.id).where(Customer.shop_id == shop_id, Customer.redacted_at.is_not(None))
+    ).all()
+    if not redacted:
+        return 0
+    return _erase_orders(session, shop_id, Order.customer_id.in_(list(redacted)))
 
 
 def _money(value: Any) -> str | None:

@@ -250,6 +250,8 @@ class AdminApi:
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.lock = threading.RLock()
         self.finished_bulk: list[dict[str, Any]] = []
+        self.reuse_exports = False
+        self.export_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     # --- collections ------------------------------------------------------------------------
 
