@@ -39,6 +39,9 @@ from cvo_plugin.services.shopify_sync import ShopifySync, SyncSummary  # noqa: E
 from cvo_plugin.services.shopify_tokens import store_grant  # noqa: E402
 from tests.shopify_standin import ShopifyStandIn, Store  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from import_orders import fresh_postgres  # noqa: E402
+
 BATCH = int(os.environ.get("BATCH", "10000"))
 API_KEY = "bench-key"
 API_SECRET = "bench-secret-0123456789abcdef0123"
@@ -53,22 +56,6 @@ class TimedSync(ShopifySync):
         started = time.perf_counter()
         super()._import(resource, operation, summary)
         self.imports[resource] = (started, time.perf_counter())
-
-
-def fresh_postgres(url: str) -> str:
-    """Recreate the benchmark database named in `url` and return its URL."""
-    from sqlalchemy import create_engine, text
-
-    from cvo_plugin.config import normalize_database_url
-
-    url = normalize_database_url(url)
-    base, _, name = url.rpartition("/")
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url
 
 
 def prepare_exports(shopify: ShopifyStandIn) -> float:
