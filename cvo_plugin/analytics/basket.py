@@ -182,7 +182,9 @@ class PairCounts:
         return self.weighted.data
 
 
-def pair_counts(matrix: sp.spmatrix, weights: np.ndarray | None = None) -> PairCounts:
+def pair_counts(
+    matrix: sp.spmatrix, weights: np.ndarray | None = None, *, min_item_orders: int = 1
+) -> PairCounts:
     """Pair counts ``X.T @ X`` (and ``X.T @ diag(w) @ X`` with order weights), kept sparse.
 
     Parameters
@@ -191,6 +193,13 @@ def pair_counts(matrix: sp.spmatrix, weights: np.ndarray | None = None) -> PairC
         The 0/1 matrix of :func:`basket_matrix`.
     weights : array of float, shape (n_orders,), optional
         Order weights in ``(0, 1]`` (:func:`decay_weights`); ``None`` counts every order once.
+    min_item_orders : int, >= 1
+        Leave out the pairs of products held by fewer orders than this (their pair entries are
+        absent, read as 0; the diagonal still holds every product's count). A pair is never
+        bought together more often than its rarer product, so with ``min_item_orders`` at most
+        the smallest count a rule needs, the rules of :func:`pair_rules` stay exactly the same
+        while a long tail of rare products costs nothing (the pruning of frequent-itemset
+        miners). Keep 1 where every pair's count is read (fallback metrics).
 
     Returns
     -------
@@ -198,20 +207,41 @@ def pair_counts(matrix: sp.spmatrix, weights: np.ndarray | None = None) -> PairC
         The work is ``O(sum over orders of basket_size ** 2)``; memory is that of the distinct
         co-occurring pairs.
     """
-    x = sp.csr_matrix(matrix, dtype=np.int64)
-    xt = x.T.tocsr()
-    together = (xt @ x).tocsr()
+    n_orders, n_products = (int(n) for n in matrix.shape)
+    # int32 counts are exact below 2**31 orders and make the product about twice as fast.
+    x = sp.csr_matrix(matrix, dtype=np.int32 if n_orders < 2**31 else np.int64)
+    w = None
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (n_orders,):
+            raise ValueError(f"weights must have one value per order ({n_orders})")
+        if w.size and (not np.all(np.isfinite(w)) or w.min() <= 0):
+            raise ValueError("weights must be positive and finite")
+        w = np.maximum(w, _MIN_WEIGHT)
+    rare = np.zeros(n_products, dtype=bool)
+    if min_item_orders > 1:
+        rare = np.bincount(x.indices, minlength=n_products) < min_item_orders
+    pruned = x
+    if rare.any():
+        pruned = x.copy()
+        pruned.data[rare[pruned.indices]] = 0
+        pruned.eliminate_zeros()
+    xt = pruned.T.tocsr()
+    together = (xt @ pruned).tocsr().astype(np.int64)
+    if rare.any():
+        together = (
+            together + sp.diags(np.bincount(x.indices, minlength=n_products) * rare, dtype=np.int64)
+        ).tocsr()
+        together.eliminate_zeros()
     together.sort_indices()
-    n_orders = int(x.shape[0])
-    if weights is None:
+    if w is None:
         return PairCounts(together, None, n_orders, float(n_orders))
-    w = np.asarray(weights, dtype=np.float64)
-    if w.shape != (n_orders,):
-        raise ValueError(f"weights must have one value per order ({n_orders})")
-    if w.size and (not np.all(np.isfinite(w)) or w.min() <= 0):
-        raise ValueError("weights must be positive and finite")
-    w = np.maximum(w, _MIN_WEIGHT)
-    weighted = (xt.astype(np.float64) @ sp.diags(w) @ x.astype(np.float64)).tocsr()
+    weighted = (xt.astype(np.float64) @ sp.diags(w, dtype=np.float64) @ pruned.astype(np.float64)).tocsr()
+    if rare.any():
+        rows = np.repeat(np.arange(n_orders), np.diff(x.indptr))
+        item_weight = np.bincount(x.indices, weights=w[rows], minlength=n_products)
+        weighted = (weighted + sp.diags(item_weight * rare, dtype=np.float64)).tocsr()
+        weighted.eliminate_zeros()
     weighted.sort_indices()
     if weighted.nnz != together.nnz or not np.array_equal(weighted.indices, together.indices):
         raise AssertionError("weighted and plain co-occurrence differ in structure")
@@ -347,15 +377,29 @@ def pair_rules(
     )
     allowed = _check_mask(consequents, counts.n_products, "consequents")
     together = counts.together
-    rows = np.repeat(np.arange(counts.n_products, dtype=np.int64), np.diff(together.indptr))
-    cols = together.indices.astype(np.int64)
-    keep = (rows != cols) & (together.data >= min_orders_together)
+    weight = together.data if counts.weighted is None else counts.weighted.data
+    # Cheap filters on the counts first (most pairs of a long tail fail them), then the
+    # positions of what is left; the exact thresholds are applied to the metrics below.
+    keep = together.data >= min_orders_together
+    if min_support > 0:
+        keep &= weight >= min_support * counts.total_weight * (1 - 1e-9)
+    index = np.flatnonzero(keep)
+    rows = np.searchsorted(together.indptr, index, side="right").astype(np.int64) - 1
+    cols = together.indices[index].astype(np.int64)
+    off_diagonal = rows != cols
     if allowed is not None:
-        keep &= allowed[cols]
-    a, b = rows[keep], cols[keep]
+        off_diagonal &= allowed[cols]
+    index, a, b = index[off_diagonal], rows[off_diagonal], cols[off_diagonal]
     item = counts.item_weight
     rules = _rules(
-        a, b, together.data[keep], counts.pair_weight()[keep], item[a], item[b], counts.total_weight, FBT
+        a,
+        b,
+        together.data[index],
+        weight[index].astype(np.float64),
+        item[a],
+        item[b],
+        counts.total_weight,
+        FBT,
     )
     passed = (rules.support >= min_support) & (rules.confidence >= min_confidence) & (rules.lift >= min_lift)
     return rules.take(passed)
@@ -434,9 +478,9 @@ def top_rules(rules: Rules, k: int | None, rank_by: str = "confidence") -> Rules
 
 
 def switch_counts(
-    customer: np.ndarray,
-    product: np.ndarray,
-    time: np.ndarray,
+    matrix: sp.spmatrix,
+    order_customer: np.ndarray,
+    order_time: np.ndarray,
     group: np.ndarray,
     *,
     chunk_pairs: int = 4_000_000,
@@ -445,14 +489,14 @@ def switch_counts(
 
     Parameters
     ----------
-    customer : array of int, shape (n,)
-        The buyer of each purchase; ``-1`` for guests (left out: no history).
-    product : array of int, shape (n,)
-        The product bought.
-    time : array of float, shape (n,)
-        When (any monotone unit, e.g. days); purchases in one order share their time.
+    matrix : scipy sparse matrix, shape (n_orders, n_products)
+        The 0/1 orders x products matrix (:func:`basket_matrix`).
+    order_customer : array of int, shape (n_orders,)
+        The buyer of each order; ``-1`` for guests (left out: no history).
+    order_time : array of float, shape (n_orders,)
+        When each order was placed (any monotone unit, e.g. days).
     group : array of int, shape (n_products,)
-        The product's group (type), ``-1`` for none (left out).
+        The product's group (type), ``-1`` for none (left out of the switches).
     chunk_pairs : int
         Pairs generated at a time; bounds memory for customers with very many products.
 
@@ -465,31 +509,48 @@ def switch_counts(
         Customers who bought each product.
     n_customers : int
         Customers with at least one purchase.
-    """
-    customers = np.asarray(customer, dtype=np.int64)
-    products = _index_array(product, "product")
-    times = np.asarray(time, dtype=np.float64)
-    groups = np.asarray(group, dtype=np.int64)
-    n_products = groups.size
-    if not (customers.shape == products.shape == times.shape):
-        raise ValueError("customer, product and time must have the same length")
-    if products.size and products.max() >= n_products:
-        raise ValueError("a product index is outside group")
-    known = customers >= 0  # guests have no history
-    customers, products, times = customers[known], products[known], times[known]
 
-    # First purchase per (customer, product).
-    order = np.lexsort((times, products, customers))
-    c, p, t = customers[order], products[order], times[order]
-    first = np.r_[True, (c[1:] != c[:-1]) | (p[1:] != p[:-1])] if c.size else np.zeros(0, bool)
+    Notes
+    -----
+    Sorts the orders (not the purchases) by customer and time once, then each purchase by
+    (customer, product) and by (customer, group) with stable sorts that keep that time order:
+    ``O(n log n)``, plus one step per pair of products of one group bought by one customer.
+    """
+    x = sp.csr_matrix(matrix)
+    n_orders, n_products = x.shape
+    customers = np.asarray(order_customer, dtype=np.int64)
+    times = np.asarray(order_time, dtype=np.float64)
+    groups = np.asarray(group, dtype=np.int64)
+    if customers.shape != (n_orders,) or times.shape != (n_orders,):
+        raise ValueError("order_customer and order_time need one value per order")
+    if groups.shape != (n_products,):
+        raise ValueError("group needs one value per product")
+
+    # Orders of known customers by (customer, time): their purchases then come in that order.
+    by_customer = np.lexsort((times, customers))
+    by_customer = by_customer[customers[by_customer] >= 0]
+    ordered = x[by_customer]
+    sizes = np.diff(ordered.indptr)
+    c = np.repeat(customers[by_customer], sizes)
+    t = np.repeat(times[by_customer], sizes)
+    p = ordered.indices.astype(np.int64)
+
+    # First purchase per (customer, product): the first in a stable sort by that pair.
+    key = c * n_products + p
+    order = np.argsort(key, kind="stable")
+    leading = np.ones(key.size, dtype=bool)
+    leading[1:] = key[order][1:] != key[order][:-1]
+    first = np.zeros(key.size, dtype=bool)
+    first[order[leading]] = True
     c, p, t = c[first], p[first], t[first]
     buyers = np.bincount(p, minlength=n_products).astype(np.int64)
     n_customers = int(np.unique(c).size)
 
+    # Blocks of one customer and one group, in time order.
     g = groups[p]
     grouped = g >= 0
     c, p, t, g = c[grouped], p[grouped], t[grouped], g[grouped]
-    order = np.lexsort((t, g, c))
+    order = np.argsort(c * (int(groups.max(initial=0)) + 1) + g, kind="stable")
     c, p, t, g = c[order], p[order], t[order], g[order]
     n = c.size
     switch = sp.csr_matrix((n_products, n_products), dtype=np.int64)
@@ -825,9 +886,8 @@ def recommend(purchases: Purchases, catalogue: Catalogue, params: Params | None 
         parts.append(filled)
         have = Rules.concat([have, filled])
 
-    # Upsells and downsells follow customers across orders: one entry per (order, product).
-    rows = np.repeat(np.arange(n_orders, dtype=np.int64), np.diff(matrix.indptr))
-    switch, buyers, n_customers = switch_counts(customers[rows], matrix.indices, -ages[rows], types)
+    # Upsells and downsells follow customers from order to order.
+    switch, buyers, n_customers = switch_counts(matrix, customers, -ages, types)
     for direction in ("up", "down"):
         trades = trade_rules(
             switch,

@@ -107,6 +107,15 @@ def test_top_rules_rank_per_product_with_deterministic_ties() -> None:
         b.top_rules(rules, 1, rank_by="price")
 
 
+def switches(customer, product, time, group, **kwargs):  # type: ignore[no-untyped-def]
+    """switch_counts with one order per purchase (equal times: as good as one order)."""
+    n = len(product)
+    matrix = b.basket_matrix(np.arange(n), product, n, len(group))
+    return b.switch_counts(
+        matrix, np.asarray(customer), np.asarray(time, dtype=float), np.asarray(group), **kwargs
+    )
+
+
 def test_switch_counts_follow_customers_over_time() -> None:
     # Customer 0 buys A(0) on day 1, B(1) on day 5, C(2) (other type) on day 6;
     # customer 1 buys B then A; customer 2 buys A and B in one order; guests are ignored.
@@ -114,16 +123,16 @@ def test_switch_counts_follow_customers_over_time() -> None:
     product = np.array([0, 1, 2, 1, 0, 0, 1, 0, 1])
     time = np.array([1.0, 5.0, 6.0, 2.0, 3.0, 4.0, 4.0, 1.0, 2.0])
     group = np.array([7, 7, 8])
-    switch, buyers, n_customers = b.switch_counts(customer, product, time, group)
+    switch, buyers, n_customers = switches(customer, product, time, group)
     assert switch.toarray().tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 0]]
     assert buyers.tolist() == [3, 3, 1] and n_customers == 3
-    tiny, _, _ = b.switch_counts(customer, product, time, group, chunk_pairs=1)
+    tiny, _, _ = switches(customer, product, time, group, chunk_pairs=1)
     assert (tiny != switch).nnz == 0
 
 
 def test_first_purchase_decides_the_direction() -> None:
     # Bought A, then B, then A again: A -> B only.
-    switch, _, _ = b.switch_counts(
+    switch, _, _ = switches(
         np.array([0, 0, 0]), np.array([0, 1, 0]), np.array([1.0, 2.0, 3.0]), np.array([0, 0])
     )
     assert switch.toarray().tolist() == [[0, 1], [0, 0]]
@@ -134,7 +143,7 @@ def test_upsell_and_downsell_rules() -> None:
     customer = np.array([0, 0, 1, 1, 2, 2])
     product = np.array([0, 1, 0, 1, 1, 0])
     time = np.array([1.0, 2.0, 1.0, 3.0, 1.0, 2.0])
-    switch, buyers, n = b.switch_counts(customer, product, time, np.array([0, 0, 0]))
+    switch, buyers, n = switches(customer, product, time, np.array([0, 0, 0]))
     price = np.array([10.0, 20.0, np.nan])
     up = b.trade_rules(switch, buyers, n, price, direction="up")
     assert up.antecedent.tolist() == [0] and up.consequent.tolist() == [1]

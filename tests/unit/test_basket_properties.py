@@ -65,6 +65,19 @@ def test_rule_metrics_are_in_range_and_consistent(data, decay: bool, min_togethe
     assert len(rules) == int((together >= min_together).sum())
 
 
+@given(baskets(), st.booleans(), st.integers(1, 4))
+def test_pruning_rare_products_changes_no_rule(data, decay: bool, min_together: int) -> None:  # type: ignore[no-untyped-def]
+    orders, products, n_orders, n_products = data
+    matrix = b.basket_matrix(orders, products, n_orders, n_products)
+    weights = np.linspace(1.0, 0.2, n_orders) if decay else None
+    full = b.pair_rules(b.pair_counts(matrix, weights), min_orders_together=min_together)
+    pruned_counts = b.pair_counts(matrix, weights, min_item_orders=min_together)
+    pruned = b.pair_rules(pruned_counts, min_orders_together=min_together)
+    assert pruned_counts.item_orders.tolist() == b.pair_counts(matrix).item_orders.tolist()
+    for name in ("antecedent", "consequent", "orders_together", "support", "confidence", "lift"):
+        assert np.allclose(getattr(full, name), getattr(pruned, name), rtol=1e-12)
+
+
 @given(baskets(), st.integers(0, 4), st.sampled_from(b.RANK_BY))
 def test_top_rules_keep_the_best_k_in_order(data, k: int, rank_by: str) -> None:  # type: ignore[no-untyped-def]
     orders, products, n_orders, n_products = data
