@@ -37,8 +37,10 @@ def compute_crosssell(shop_id: int, as_of: str | None = None) -> dict[str, Any]:
             since = until - timedelta(days=settings.lookback_days) if settings.lookback_days else None
             baskets = load_baskets(session, shop_id, until, since)
         purchases = baskets.purchases
+        read = time.perf_counter()
         run.progress(0.4, f"finding products bought together in {purchases.order_customer.size:,} orders")
         result = recommend(purchases, baskets.catalogue, settings.params())
+        computed = time.perf_counter()
         run.progress(0.7, f"saving {len(result.rules):,} recommendations")
         with run.database.session() as session:
             stored = replace_current_set(
@@ -52,12 +54,20 @@ def compute_crosssell(shop_id: int, as_of: str | None = None) -> dict[str, Any]:
                 seconds=time.perf_counter() - started,
             )
             set_id = stored.id
+        finished = time.perf_counter()
         return {
             "shop_id": shop_id,
             "set_id": set_id,
             "orders": result.n_orders,
             "customers": result.n_customers,
             "products": int(baskets.product_ids.size),
+            "purchases": int(purchases.product_index.size),
             "rules": len(result.rules),
             "data_until": until.isoformat(),
+            "seconds": {
+                "read": round(read - started, 3),
+                "compute": round(computed - read, 3),
+                "store": round(finished - computed, 3),
+                "total": round(finished - started, 3),
+            },
         }

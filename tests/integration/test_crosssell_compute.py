@@ -7,6 +7,10 @@ from sqlalchemy import func, select
 
 from cvo_plugin.db import Database
 from cvo_plugin.models import (
+    CrosssellBundle,
+    CrosssellBundleItem,
+    CrosssellHide,
+    CrosssellPin,
     CrosssellProductStat,
     CrosssellRecommendation,
     CrosssellSet,
@@ -15,12 +19,17 @@ from cvo_plugin.models import (
     Shop,
 )
 from cvo_plugin.services.crosssell import (
+    SETTINGS_HELP,
     SettingsError,
     crosssell_settings,
+    hide,
+    pin,
     recommend,
+    save_bundle,
     update_crosssell_settings,
     validate_settings,
 )
+from cvo_plugin.services.shops import delete_shop
 from tests.crosssell_shop import UNAVAILABLE, build_shop, compute
 
 ORDERS = 48  # orders with something kept (cancelled ones out)
@@ -46,8 +55,12 @@ def test_job_stores_the_rules_of_contract_md(database: Database) -> None:
         run = session.get(JobRun, handle.id)
         assert run is not None and (run.status, run.progress, run.kind) == ("finished", 1.0, "crosssell")
         result = recommend(session, shop_id, ["dripper"], limit=20)
-    assert result.computed_at is not None
+    assert result.computed_at is not None and result.set_id == handle.result["set_id"]
     first = result.items[0]
+    assert first.explanation == (
+        "20 orders held both; 95% of the orders with Pour-Over Dripper also held it, "
+        "2.3 times as often as orders in general."
+    )
     assert (first.product.platform_id, first.kind, first.rank) == ("filters", "fbt", 1)
     # 21 orders hold the dripper (one of them holds 3), 20 the filters, 20 both, 48 in all.
     assert first.orders_together == 20
@@ -164,6 +177,7 @@ def test_settings_are_validated_and_used(database: Database) -> None:
         shop = session.get(Shop, shop_id)
         assert shop is not None
         assert crosssell_settings(shop).min_orders_together == 3
+        assert set(SETTINGS_HELP) == set(crosssell_settings(shop).as_dict())
         for bad in (
             {"min_lift": "-1"},
             {"max_recommendations": "2.5"},
@@ -209,3 +223,28 @@ def test_shops_never_see_each_others_cross_sells(database: Database) -> None:
             ).all()
             assert rows and {p for row in rows for p in row} <= own
             assert {i.product.id for i in recommend(session, shop_id, ["dripper", "beans"]).items} <= own
+
+
+def test_deleting_a_shop_deletes_its_cross_sells(database: Database) -> None:
+    alpha = build_shop(database, "alpha.example")
+    beta = build_shop(database, "beta.example")
+    for shop_id in (alpha, beta):
+        compute(database, shop_id)
+        with database.session() as session:
+            pin(session, shop_id, "dripper", "tea")
+            hide(session, shop_id, None, "mug")
+            save_bundle(session, shop_id, "Kit", ["dripper", "filters"])
+    with database.session() as session:
+        delete_shop(session, alpha)
+    with database.session() as session:
+        for model in (
+            CrosssellSet,
+            CrosssellRecommendation,
+            CrosssellProductStat,
+            CrosssellPin,
+            CrosssellHide,
+            CrosssellBundle,
+            CrosssellBundleItem,
+        ):
+            shops = set(session.scalars(select(model.shop_id)))
+            assert shops == {beta}, model.__name__

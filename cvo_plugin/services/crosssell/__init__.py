@@ -30,6 +30,7 @@ from cvo_plugin.services.crosssell.read import (
     recommend,
 )
 from cvo_plugin.services.crosssell.settings import (
+    SETTINGS_HELP,
     CrosssellSettings,
     SettingsError,
     crosssell_settings,
@@ -40,6 +41,7 @@ from cvo_plugin.services.crosssell.store import current_set, replace_current_set
 
 __all__ = [
     "LISTS",
+    "SETTINGS_HELP",
     "ControlError",
     "ControlsView",
     "CrosssellSettings",

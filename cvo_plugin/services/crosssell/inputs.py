@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from sqlalchemy import extract, func, select
+from sqlalchemy import BigInteger, Select, cast, extract, func, select
 from sqlalchemy.orm import Session
 
 from cvo_plugin.analytics.basket import Catalogue, Purchases
@@ -24,6 +25,7 @@ from cvo_plugin.models import Order, OrderLine
 from cvo_plugin.services.crosssell.products import catalogue_query, is_available
 
 SECONDS_PER_DAY = 86_400.0
+CHUNK_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -57,53 +59,65 @@ def load_catalogue(session: Session, shop_id: int) -> tuple[np.ndarray, Catalogu
     return ids, catalogue
 
 
+def _columns(session: Session, statement: Select[Any], width: int) -> np.ndarray:
+    """The integer rows of `statement` as an (n, width) int64 array, turned into Python rows a
+    chunk at a time so that a large shop's rows never sit in memory as Python objects at once
+    (the driver's buffer of the result is compact)."""
+    chunks = [np.zeros((0, width), dtype=np.int64)]
+    for part in session.connection().execute(statement).partitions(CHUNK_ROWS):
+        # Rows become tuples first: numpy reads a list of tuples 50 times faster than of Rows.
+        chunks.append(np.array([tuple(row) for row in part], dtype=np.int64).reshape(-1, width))
+    return np.concatenate(chunks)
+
+
 def load_baskets(
     session: Session, shop_id: int, until: datetime, since: datetime | None = None
 ) -> ShopBaskets:
     """The shop's purchases between `since` and `until` (UTC-aware) with its catalogue."""
     product_ids, catalogue = load_catalogue(session, shop_id)
-    created = extract("epoch", Order.created_at)
-    conditions = [
-        OrderLine.shop_id == shop_id,
-        Order.shop_id == shop_id,
-        Order.cancelled_at.is_(None),
-        OrderLine.product_id.is_not(None),
-        Order.created_at <= until,
-    ]
+    kept = [Order.shop_id == shop_id, Order.cancelled_at.is_(None), Order.created_at <= until]
     if since is not None:
-        conditions.append(Order.created_at >= since)
-    statement = (
-        select(OrderLine.order_id, OrderLine.product_id, func.coalesce(Order.customer_id, -1), created)
+        kept.append(Order.created_at >= since)
+    orders = _columns(
+        session,
+        select(
+            Order.id,
+            func.coalesce(Order.customer_id, -1),
+            cast(extract("epoch", Order.created_at), BigInteger),
+        )
+        .where(*kept)
+        .order_by(Order.id),
+        3,
+    )
+    purchases = _columns(
+        session,
+        select(OrderLine.order_id, OrderLine.product_id)
         .join(Order, Order.id == OrderLine.order_id)
-        .where(*conditions)
-        .group_by(OrderLine.order_id, OrderLine.product_id, Order.customer_id, Order.created_at)
-        .having(func.sum(OrderLine.quantity - OrderLine.refunded_quantity) > 0)
+        .where(OrderLine.shop_id == shop_id, OrderLine.product_id.is_not(None), *kept)
+        .group_by(OrderLine.order_id, OrderLine.product_id)
+        .having(func.sum(OrderLine.quantity - OrderLine.refunded_quantity) > 0),
+        2,
     )
-    rows = session.execute(statement).all()
-    columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
-    order_ids = np.array(columns[0], dtype=np.int64)
-    line_products = np.array(columns[1], dtype=np.int64)
-    customers = np.array(columns[2], dtype=np.int64)
-    epochs = np.array([float(v) for v in columns[3]], dtype=np.float64)
+    # Place each purchase's order and product; lines of a product missing from the catalogue
+    # cannot be placed (none in a sound database).
+    order_row = np.searchsorted(orders[:, 0], purchases[:, 0])
+    product = np.searchsorted(product_ids, purchases[:, 1])
+    placed = (order_row < len(orders)) & (product < product_ids.size)
+    placed[placed] = (orders[order_row[placed], 0] == purchases[placed, 0]) & (
+        product_ids[product[placed]] == purchases[placed, 1]
+    )
+    order_row, product = order_row[placed], product[placed]
 
-    # Lines of products missing from the catalogue cannot be placed (none in a sound database).
-    index = np.searchsorted(product_ids, line_products)
-    known = (index < product_ids.size) & (
-        product_ids[np.minimum(index, max(product_ids.size - 1, 0))] == line_products
+    # Orders with something kept, numbered densely; customers likewise (-1: a guest).
+    used, order_index = np.unique(order_row, return_inverse=True)
+    customers = orders[used, 1]
+    known = customers >= 0
+    order_customer = np.full(used.size, -1, dtype=np.int64)
+    order_customer[known] = np.unique(customers[known], return_inverse=True)[1]
+    ages = np.maximum((until.timestamp() - orders[used, 2]) / SECONDS_PER_DAY, 0.0)
+    return ShopBaskets(
+        Purchases(order_index.astype(np.int64), product.astype(np.int64), order_customer, ages),
+        catalogue,
+        product_ids,
+        until,
     )
-    order_ids, index, customers, epochs = order_ids[known], index[known], customers[known], epochs[known]
-
-    unique_orders, first, order_index = np.unique(order_ids, return_index=True, return_inverse=True)
-    order_customers = customers[first]
-    known_customers = order_customers >= 0
-    _, customer_index = np.unique(order_customers[known_customers], return_inverse=True)
-    order_customer = np.full(unique_orders.size, -1, dtype=np.int64)
-    order_customer[known_customers] = customer_index
-    ages = np.maximum((until.timestamp() - epochs[first]) / SECONDS_PER_DAY, 0.0)
-    purchases = Purchases(
-        order_index=order_index.astype(np.int64),
-        product_index=index.astype(np.int64),
-        order_customer=order_customer,
-        order_age_days=ages,
-    )
-    return ShopBaskets(purchases, catalogue, product_ids, until)

@@ -82,6 +82,7 @@ class Recommendation:
     conviction: float | None
     because_of: str | None = None
     bundle: str | None = None
+    explanation: str = ""
 
     def as_dict(self, currency: str) -> dict[str, Any]:
         """JSON-ready (CONTRACT.md's fields first; money as decimal strings)."""
@@ -96,6 +97,7 @@ class Recommendation:
             "lift": _figure(self.lift),
             "conviction": _figure(self.conviction),
             "label": self.label,
+            "explanation": self.explanation,
             "rank": self.rank,
             "because_of": self.because_of,
             "bundle": self.bundle,
@@ -122,6 +124,7 @@ class RecommendationList:
     sources: tuple[ProductCard, ...]
     computed_at: datetime | None
     items: tuple[Recommendation, ...]
+    set_id: int | None = None  # the computed set read (changes with every computation: a cache key)
 
     def as_json(self) -> list[dict[str, Any]]:
         return [item.as_dict(self.currency) for item in self.items]
@@ -146,6 +149,37 @@ def _label(candidate: Candidate, card: ProductCard, names: dict[int, str], cart:
         "pinned": "Recommended by the shop",
         "bundle": "Bundle",
     }[kind]
+
+
+def _explain(candidate: Candidate, card: ProductCard, names: dict[int, str]) -> str:
+    """Why a product is on the list, in a merchant's words."""
+    kind, together = candidate.kind, candidate.orders_together or 0
+    source = names.get(candidate.because_of or -1) or " + ".join(names.values())
+    if kind == "pinned":
+        return "You pinned it here."
+    if kind == "bundle":
+        return f"It is in your bundle {candidate.bundle!r}."
+    if kind == "fbt":
+        return (
+            f"{together:,} orders held both; {candidate.confidence or 0:.0%} of the orders with {source} "
+            f"also held it, {candidate.lift or 0:.1f} times as often as orders in general."
+        )
+    if kind == "upsell":
+        return (
+            f"{together:,} customers who bought {source} later bought this dearer "
+            f"{card.product_type or 'product'} ({candidate.confidence or 0:.0%} of {source}'s buyers)."
+        )
+    if kind == "downsell":
+        return (
+            f"{together:,} customers bought both {source} and this cheaper "
+            f"{card.product_type or 'product'} in different orders ({candidate.confidence or 0:.0%} of "
+            f"{source}'s buyers)."
+        )
+    group = card.product_type if kind == "bestseller_type" else card.vendor
+    return (
+        f"A bestseller of {group or 'the shop'}, filling the list where too few products are bought "
+        f"with {source} often enough ({together:,} orders held both)."
+    )
 
 
 def _candidate(rule: StoredRule, because_of: int | None = None, confidence: float | None = None) -> Candidate:
@@ -298,7 +332,10 @@ def recommend(
             conviction=c.conviction,
             because_of=next((s.platform_id for s in sources if s.id == c.because_of), None),
             bundle=c.bundle,
+            explanation=_explain(c, cards[c.product_id], names),
         )
         for rank, c in enumerate(chosen, start=1)
     )
-    return RecommendationList(shop_id, shop.currency, list_kind, tuple(sources), stored.computed_at, items)
+    return RecommendationList(
+        shop_id, shop.currency, list_kind, tuple(sources), stored.computed_at, items, stored.set_id
+    )

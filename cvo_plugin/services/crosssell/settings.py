@@ -47,6 +47,18 @@ class CrosssellSettings:
         return asdict(self)
 
 
+# What each setting means, for forms (the admin's settings page) and messages.
+SETTINGS_HELP: dict[str, str] = {
+    "max_recommendations": "Products kept per list (bought together, upsells, downsells): 1 to 100.",
+    "min_orders_together": "Fewest orders that must hold both products before they are recommended together.",
+    "min_confidence": "Smallest share (0 to 1) of the product's orders that also hold the recommended one.",
+    "min_lift": "How many times more often than chance the two must sell together (1 = chance).",
+    "half_life_days": "Count recent orders more: an order this many days old counts half. Empty: all alike.",
+    "rank_by": "Order each list by confidence, lift or orders together.",
+    "min_customers": "Fewest customers behind an upsell or downsell.",
+    "lookback_days": "Only read orders of the last so many days. Empty: the whole history.",
+}
+
 _INTS = {"max_recommendations", "min_orders_together", "min_customers"}
 _FLOATS = {"min_confidence", "min_lift"}
 _OPTIONAL = {"half_life_days": float, "lookback_days": int}
