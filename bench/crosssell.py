@@ -1,4 +1,4 @@
-"""Benchmark: every cross-sell of a large shop, from arrays (`analytics.basket.recommend`).
+"""Benchmark: every cross-sell of a large shop, from arrays (`analytics.basket.compute_recommendations`).
 
 Generates 1,000,000 orders with 3,000,000 lines over 20,000 products (long-tailed popularity,
 400 product types, 800 vendors, 300,000 customers over two years, 2,000 planted product
@@ -81,7 +81,7 @@ def child(path: Path, half_life: float | None) -> None:
     catalogue = basket.Catalogue(data["product_type"], data["vendor"], data["price"], data["recommendable"])
     params = basket.Params(half_life_days=half_life)
     started = time.perf_counter()
-    result = basket.recommend(purchases, catalogue, params)
+    result = basket.compute_recommendations(purchases, catalogue, params)
     seconds = time.perf_counter() - started
     rules = result.rules
     fbt = rules.kind == basket.FBT

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from cvo_plugin.analytics.basket import recommend
+from cvo_plugin.analytics.basket import compute_recommendations
 from cvo_plugin.models import Shop
 from cvo_plugin.services.crosssell import crosssell_settings, load_baskets, replace_current_set
 from jobs.runtime import job_run
@@ -39,7 +39,7 @@ def compute_crosssell(shop_id: int, as_of: str | None = None) -> dict[str, Any]:
         purchases = baskets.purchases
         read = time.perf_counter()
         run.progress(0.4, f"finding products bought together in {purchases.order_customer.size:,} orders")
-        result = recommend(purchases, baskets.catalogue, settings.params())
+        result = compute_recommendations(purchases, baskets.catalogue, settings.params())
         computed = time.perf_counter()
         run.progress(0.7, f"saving {len(result.rules):,} recommendations")
         with run.database.session() as session:

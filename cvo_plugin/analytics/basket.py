@@ -832,7 +832,9 @@ class Recommendations:
     n_customers: int
 
 
-def recommend(purchases: Purchases, catalogue: Catalogue, params: Params | None = None) -> Recommendations:
+def compute_recommendations(
+    purchases: Purchases, catalogue: Catalogue, params: Params | None = None
+) -> Recommendations:
     """Every recommendation of a shop: frequently bought together, upsells, downsells, fallbacks.
 
     Parameters

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from cvo_plugin.analytics.basket import KINDS
-from cvo_plugin.analytics.basket import recommend as compute_rules
+from cvo_plugin.analytics.basket import KINDS, compute_recommendations
 from cvo_plugin.db import Database
 from cvo_plugin.models import CrosssellRecommendation, CrosssellSet, Product
 from cvo_plugin.services.crosssell import load_baskets, recommend, replace_current_set
@@ -33,7 +32,7 @@ def test_an_uncommitted_set_is_invisible_and_a_committed_one_complete(database: 
         writer = database.sessionmaker()
         try:
             baskets = load_baskets(writer, shop_id, datetime.now(UTC))
-            rules = compute_rules(baskets.purchases, baskets.catalogue)
+            rules = compute_recommendations(baskets.purchases, baskets.catalogue)
             new = replace_current_set(
                 writer,
                 shop_id,

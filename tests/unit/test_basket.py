@@ -201,7 +201,7 @@ def test_recommend_everything_for_a_small_shop() -> None:
     params = b.Params(
         max_recommendations=3, min_orders_together=2, min_confidence=0.1, min_lift=1.0, min_customers=1
     )
-    result = b.recommend(purchases, catalogue, params)
+    result = b.compute_recommendations(purchases, catalogue, params)
     rules = result.rules
     assert result.n_orders == 6 and result.n_customers == 3
     assert result.product_orders.tolist() == [4, 3, 2, 0, 1]
@@ -213,7 +213,9 @@ def test_recommend_everything_for_a_small_shop() -> None:
     # Sorted by product, kind, rank.
     keys = list(zip(rules.antecedent.tolist(), rules.kind.tolist(), rules.rank.tolist(), strict=True))
     assert keys == sorted(keys)
-    decayed = b.recommend(purchases, catalogue, b.Params(**{**params.__dict__, "half_life_days": 10.0}))
+    decayed = b.compute_recommendations(
+        purchases, catalogue, b.Params(**{**params.__dict__, "half_life_days": 10.0})
+    )
     assert len(decayed.rules) > 0
 
 

@@ -119,7 +119,7 @@ def shops(draw: st.DrawFn) -> tuple[b.Purchases, b.Catalogue, b.Params]:
 @given(shops())
 def test_recommendations_never_name_the_product_itself_or_an_unavailable_one(shop) -> None:  # type: ignore[no-untyped-def]
     purchases, catalogue, params = shop
-    rules = b.recommend(purchases, catalogue, params).rules
+    rules = b.compute_recommendations(purchases, catalogue, params).rules
     assert not np.any(rules.antecedent == rules.consequent)
     assert np.all(catalogue.recommendable[rules.consequent])
     assert np.all((rules.confidence >= 0) & (rules.confidence <= 1))
