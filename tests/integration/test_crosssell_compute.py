@@ -21,6 +21,7 @@ from cvo_plugin.models import (
 from cvo_plugin.services.crosssell import (
     SETTINGS_HELP,
     SettingsError,
+    bought_products,
     crosssell_settings,
     hide,
     pin,
@@ -101,6 +102,9 @@ def test_cancelled_refunded_and_unavailable_are_left_out(database: Database) -> 
         )
         assert stats[mug] == 2  # only the two mug-only orders count
         assert stats[product_id(database, shop_id, "dripper")] == 21  # three units count once
+        listed = [(p.platform_id, p.orders) for p in bought_products(session, shop_id, limit=3)]
+        assert listed == [("dripper", 21), ("filters", 20), ("beans", 15)]
+        assert [p.platform_id for p in bought_products(session, shop_id, search="MUG")] == ["mug"]
         for source in ("dripper", "tea", "beans"):
             assert not set(ids(recommend(session, shop_id, [source], limit=50).items)) & set(UNAVAILABLE)
 

@@ -1,6 +1,7 @@
 """Cross-sells without Flask: what the widget API, the admin, `cvo recommend` and the job use.
 
-- reading: `recommend` (one product's list, or a cart's add-ons), `current_set`;
+- reading: `recommend` (one product's list, or a cart's add-ons), `current_set`,
+  `bought_products` (the products of the current set, most ordered first);
 - the merchant's controls: `pin`/`unpin`, `hide`/`unhide`, `save_bundle`/`delete_bundle`,
   `list_controls`;
 - settings: `crosssell_settings`, `update_crosssell_settings`, `validate_settings`;
@@ -37,7 +38,12 @@ from cvo_plugin.services.crosssell.settings import (
     update_crosssell_settings,
     validate_settings,
 )
-from cvo_plugin.services.crosssell.store import current_set, replace_current_set
+from cvo_plugin.services.crosssell.store import (
+    ProductOrders,
+    bought_products,
+    current_set,
+    replace_current_set,
+)
 
 __all__ = [
     "LISTS",
@@ -46,11 +52,13 @@ __all__ = [
     "ControlsView",
     "CrosssellSettings",
     "ProductCard",
+    "ProductOrders",
     "Recommendation",
     "RecommendationList",
     "SettingsError",
     "ShopBaskets",
     "UnknownProductError",
+    "bought_products",
     "crosssell_settings",
     "current_set",
     "delete_bundle",

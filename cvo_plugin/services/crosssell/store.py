@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cvo_plugin.analytics.basket import KINDS, Recommendations
-from cvo_plugin.models import CrosssellProductStat, CrosssellRecommendation, CrosssellSet
+from cvo_plugin.models import CrosssellProductStat, CrosssellRecommendation, CrosssellSet, Product
 
 _RULE_COLUMNS = (
     "set_id",
@@ -217,3 +217,40 @@ def current_set(session: Session, shop_id: int) -> CrosssellSet | None:
     return session.scalars(
         select(CrosssellSet).where(CrosssellSet.shop_id == shop_id, CrosssellSet.is_current.is_(True))
     ).first()
+
+
+@dataclass(frozen=True)
+class ProductOrders:
+    """A product of the current set with the orders that held it."""
+
+    product_id: int
+    platform_id: str
+    title: str | None
+    orders: int
+
+
+def bought_products(
+    session: Session, shop_id: int, *, limit: int = 50, offset: int = 0, search: str | None = None
+) -> list[ProductOrders]:
+    """The current set's products, most ordered first (the admin's list to pick a product from);
+    `search` matches the title or platform id, case-insensitively."""
+    statement = (
+        select(Product.id, Product.platform_id, Product.title, CrosssellProductStat.orders)
+        .join(CrosssellSet, CrosssellSet.id == CrosssellProductStat.set_id)
+        .join(Product, Product.id == CrosssellProductStat.product_id)
+        .where(
+            CrosssellSet.shop_id == shop_id,
+            CrosssellSet.is_current.is_(True),
+            CrosssellProductStat.shop_id == shop_id,
+            Product.shop_id == shop_id,
+        )
+        .order_by(CrosssellProductStat.orders.desc(), Product.id)
+        .limit(max(min(limit, 500), 1))
+        .offset(max(offset, 0))
+    )
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        statement = statement.where(
+            func.lower(Product.title).like(pattern) | func.lower(Product.platform_id).like(pattern)
+        )
+    return [ProductOrders(*row) for row in session.execute(statement)]
