@@ -252,3 +252,44 @@ def test_deleting_a_shop_deletes_its_cross_sells(database: Database) -> None:
         ):
             shops = set(session.scalars(select(model.shop_id)))
             assert shops == {beta}, model.__name__
+
+
+@pytest.mark.redis
+def test_the_job_runs_on_an_rq_worker_with_progress(
+    database: Database, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis import Redis
+    from rq import SimpleWorker
+    from rq.job import Job
+
+    from cvo_plugin.config import Settings
+    from cvo_plugin.tasks import COMPUTE_CROSSSELL, COMPUTE_STEPS, QUEUE_ANALYTICS, TaskQueue
+    from jobs import runtime
+
+    assert any(step.func == COMPUTE_CROSSSELL and step.queue == QUEUE_ANALYTICS for step in COMPUTE_STEPS)
+    shop_id = build_shop(database)
+    redis = Redis.from_url(redis_url)
+    settings = Settings(
+        env="testing",
+        database_url=database.url,
+        redis_url=redis_url,
+        secret_key="s",
+        token_encryption_key="k",
+    )
+    queue = TaskQueue(settings, database, redis=redis)
+    handle = queue.enqueue(
+        COMPUTE_CROSSSELL, shop_id, kind="crosssell", queue=QUEUE_ANALYTICS, kwargs={"as_of": "2025-12-31"}
+    )
+    assert handle.status == "queued"
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    monkeypatch.setenv("CVO_ENV", "testing")
+    runtime.worker_settings.cache_clear()
+    try:
+        SimpleWorker([queue.rq_queue(QUEUE_ANALYTICS)], connection=redis).work(burst=True)
+    finally:
+        runtime.worker_settings.cache_clear()
+    job = Job.fetch(handle.id, connection=redis)
+    assert job.return_value()["orders"] == ORDERS and job.get_meta()["progress"] == 1.0
+    assert queue.progress(handle.id)["status"] == "finished"  # type: ignore[index]
+    with database.session() as session:
+        assert recommend(session, shop_id, ["dripper"]).items[0].product.platform_id == "filters"
