@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from cvo_plugin.analytics import basket as b
 from cvo_plugin.services.crosssell.compose import Candidate, Controls, compose
 
-settings.register_profile("cvo", max_examples=60, deadline=None)
-settings.load_profile("cvo")
+# For these tests only (a loaded profile would change every other module's tests too).
+examples = settings(max_examples=60, deadline=None)
 
 
 @st.composite
@@ -27,6 +27,7 @@ def baskets(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int]:
     return orders, products, n_orders, n_products
 
 
+@examples
 @given(baskets(), st.booleans())
 def test_counts_are_symmetric_and_match_the_dense_product(data, decay: bool) -> None:  # type: ignore[no-untyped-def]
     orders, products, n_orders, n_products = data
@@ -43,6 +44,7 @@ def test_counts_are_symmetric_and_match_the_dense_product(data, decay: bool) -> 
         assert np.allclose(counts.weighted.toarray(), dense.T @ np.diag(weights) @ dense)
 
 
+@examples
 @given(baskets(), st.booleans(), st.integers(1, 3))
 def test_rule_metrics_are_in_range_and_consistent(data, decay: bool, min_together: int) -> None:  # type: ignore[no-untyped-def]
     orders, products, n_orders, n_products = data
@@ -65,6 +67,7 @@ def test_rule_metrics_are_in_range_and_consistent(data, decay: bool, min_togethe
     assert len(rules) == int((together >= min_together).sum())
 
 
+@examples
 @given(baskets(), st.booleans(), st.integers(1, 4))
 def test_pruning_rare_products_changes_no_rule(data, decay: bool, min_together: int) -> None:  # type: ignore[no-untyped-def]
     orders, products, n_orders, n_products = data
@@ -78,6 +81,7 @@ def test_pruning_rare_products_changes_no_rule(data, decay: bool, min_together: 
         assert np.allclose(getattr(full, name), getattr(pruned, name), rtol=1e-12)
 
 
+@examples
 @given(baskets(), st.integers(0, 4), st.sampled_from(b.RANK_BY))
 def test_top_rules_keep_the_best_k_in_order(data, k: int, rank_by: str) -> None:  # type: ignore[no-untyped-def]
     orders, products, n_orders, n_products = data
@@ -116,6 +120,7 @@ def shops(draw: st.DrawFn) -> tuple[b.Purchases, b.Catalogue, b.Params]:
     return b.Purchases(orders, products, customers, ages), catalogue, params
 
 
+@examples
 @given(shops())
 def test_recommendations_never_name_the_product_itself_or_an_unavailable_one(shop) -> None:  # type: ignore[no-untyped-def]
     purchases, catalogue, params = shop
@@ -137,6 +142,7 @@ def test_recommendations_never_name_the_product_itself_or_an_unavailable_one(sho
         assert np.all(catalogue.product_type[a] == catalogue.product_type[c])
 
 
+@examples
 @given(
     st.lists(
         st.tuples(
@@ -163,6 +169,7 @@ def test_cart_add_ons_never_hold_a_cart_product(rules, cart) -> None:  # type: i
 ids = st.integers(0, 15)
 
 
+@examples
 @given(
     st.lists(st.tuples(ids, st.sampled_from(["fbt", "bestseller_type"])), max_size=20),
     st.frozensets(ids),
