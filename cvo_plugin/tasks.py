@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 # Job functions, by dotted path. A test imports every one of them.
 SCHEDULER_TICK = "jobs.schedule.tick"
+COMPUTE_CROSSSELL = "jobs.crosssell.compute_crosssell"
 
 QUEUE_SYNC = "sync"
 QUEUE_ANALYTICS = "analytics"
@@ -65,6 +66,7 @@ class Step:
 
 # Everything `cvo compute SHOP` computes, in order; each analytics issue adds its step here.
 COMPUTE_STEPS: list[Step] = []
+COMPUTE_STEPS.append(Step(COMPUTE_CROSSSELL, "crosssell", QUEUE_ANALYTICS, "cross-sells"))
 
 # The sync job of each platform (`cvo sync`, the scheduler, the install flows), called as
 # `func(shop_id, full=False)`; each connector adds its entry here.
