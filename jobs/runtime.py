@@ -45,6 +45,14 @@ def _database(url: str) -> Database:
     return Database(url)
 
 
+def current_settings() -> Settings:
+    """The settings a job should use: the in-process caller's, else the worker's own."""
+    inprocess = current_inprocess_run.get()
+    if inprocess is not None and inprocess.settings is not None:
+        return inprocess.settings
+    return worker_settings()
+
+
 def current_database() -> Database:
     """The database a job should use: the in-process caller's, else the worker's own."""
     inprocess = current_inprocess_run.get()
