@@ -150,7 +150,9 @@ class StandIn:
         context.load_cert_chain(str(self.certs.server_cert), str(self.certs.server_key))
         server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="woocommerce-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="woocommerce-standin", daemon=True
+        )
         self._thread.start()
         return self
 

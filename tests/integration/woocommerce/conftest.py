@@ -95,7 +95,7 @@ def live(database_url: str, tmp_path: Path, certs: CertificateFiles) -> Iterator
     )
     app = create_app(overrides)
     holder["app"] = app
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="live-app", daemon=True)
     thread.start()
     try:
         yield Live(app, url, app.extensions["cvo"]["db"], app.extensions["cvo"]["settings"])
