@@ -589,6 +589,11 @@ class StandIn:
         with self.lock:
             order = self.store.orders[order_id]
             line = order["lines"][line_index]
+            done = sum(
+                r["quantity"] for f in order["refunds"] for r in f["lines"] if r["line_id"] == line["id"]
+            )
+            if done + quantity > line["quantity"]:
+                raise ValueError("WooCommerce refunds at most the quantity bought")
             order["refunds"].append(
                 {
                     "id": self.store.post_id(),

@@ -616,7 +616,7 @@ def generate_store(
         billing = {**person, "email": email}
         ships_elsewhere = n % 8 == 0
         shipping = {**person, **({"country": "AT", "state": "", "city": "Wien"} if ships_elsewhere else {})}
-        modified = min(created + timedelta(days=rng.randint(0, 20), seconds=rng.randint(0, 3600)), end)
+        modified = when(created, min(created + timedelta(days=20), end))
         store.orders[oid] = {
             "id": oid,
             "status": status,
