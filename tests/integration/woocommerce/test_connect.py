@@ -164,8 +164,9 @@ def test_cli_connects_and_reports(woo: StandIn, key: ApiKey, live: Live) -> None
     assert result.exit_code == 0, result.output
     assert f"Connected {woo.url.split('//')[1]} (6 webhooks registered)." in result.output
     assert f"sync: {len(woo.store.orders):,} orders, {len(woo.store.customers):,} customers" in result.output
-    bad = runner.invoke(cli, ["connect-woocommerce", "--url", "http://shop.example", "--key", key.key,
-                              "--secret", key.secret])  # fmt: skip
+    bad = runner.invoke(
+        cli, ["connect-woocommerce", "--url", "http://shop.example", "--key", key.key, "--secret", key.secret]
+    )
     assert bad.exit_code == 1 and "plain HTTP" in bad.output
 
 

@@ -95,7 +95,7 @@ def test_incremental_sync_reads_changes_and_queues_the_computations(
 ) -> None:
     shop = live.connect(woo, key).shop_id
     step = tasks.Step("tests.jobs_fixtures.count_to", "count", "analytics", "count")
-    monkeypatch.setattr(tasks, "COMPUTE_STEPS", [step])  # fmt: skip
+    monkeypatch.setattr(tasks, "COMPUTE_STEPS", [step])
     changed = sorted(woo.store.orders)[:3]
     for order in changed:  # changed in the store without webhooks (e.g. webhooks were disabled)
         woo.update_order(order, deliver=False, status="completed")
@@ -176,8 +176,18 @@ def test_a_killed_backfill_resumes_and_ends_identical(
             "REDIS_URL": "",
             "CVO_INSTANCE_DIR": str(tmp_path),
         }
-        command = [sys.executable, "-c", "from cvo_plugin.cli import main; main()", "connect-woocommerce",
-                   "--url", woo.url, "--key", key.key, "--secret", key.secret]  # fmt: skip
+        command = [
+            sys.executable,
+            "-c",
+            "from cvo_plugin.cli import main; main()",
+            "connect-woocommerce",
+            "--url",
+            woo.url,
+            "--key",
+            key.key,
+            "--secret",
+            key.secret,
+        ]
         log = Path(str(tmp_path)) / "child.log"
         with log.open("wb") as output:
             child = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
