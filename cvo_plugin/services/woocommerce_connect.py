@@ -10,11 +10,14 @@ new webhook's address while it registers it and the ping must find the shop.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -101,6 +104,8 @@ def connect_woocommerce(
     except ValueError as exc:
         raise ConnectError(str(exc), "url") from None
     _check_key_format(consumer_key, consumer_secret)
+    if settings.is_production:
+        _refuse_private_address(base_url)
     factory = client_factory or (
         lambda u, k, s: WooClient(u, k, s, ca_bundle=settings.woocommerce_ca_bundle, retry=CONNECT_RETRY)
     )
@@ -151,6 +156,22 @@ def _check_key_format(key: str, secret: str) -> None:
         raise ConnectError(f"A consumer key starts with ck_; copy it from {KEYS_PAGE}.", "key")
     if not secret.startswith("cs_") or len(secret) > 200:
         raise ConnectError(f"A consumer secret starts with cs_; copy it from {KEYS_PAGE}.", "secret")
+
+
+def _refuse_private_address(url: str) -> None:
+    """In production, refuse stores on loopback, private or link-local addresses: the form is
+    public, and must not become a way to probe the app's own network."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError):
+        raise ConnectError(f"Could not find {host}: check the store's address.", "url") from None
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise ConnectError(
+                f"{host} points to a private or local network address; use the store's public address.",
+                "url",
+            )
 
 
 def check_store(client: WooClient, url: str) -> StoreCheck:

@@ -126,6 +126,12 @@ def test_an_unreachable_or_untrusted_store_is_refused(woo: StandIn, key: ApiKey,
     assert "certificate that cannot be verified" in error.message
 
 
+def test_in_production_a_store_on_a_private_address_is_refused(woo: StandIn, key: ApiKey, live: Live) -> None:
+    error = _refused(live, woo.url, key.key, key.secret, env="production")
+    assert error.field == "url" and "private or local network address" in error.message
+    assert woo.requests == []
+
+
 def test_connecting_again_updates_the_shop_and_its_webhooks(woo: StandIn, key: ApiKey, live: Live) -> None:
     first = live.connect(woo, key)
     hooks = woo.store.webhooks
