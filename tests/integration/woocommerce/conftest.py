@@ -39,7 +39,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> CertificateFiles:
 @pytest.fixture
 def store() -> Store:
     """A small generated store (every status, refunds, coupons, guests, variations)."""
-    return generate_store(orders=150, products=24, seed=11)
+    return generate_store(orders=60, products=12, seed=11)
 
 
 @pytest.fixture
