@@ -13,18 +13,16 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connectors.woocommerce.client import (
     AuthError,
     CertificateError,
-    InsecureStoreURL,
     NotFound,
     Permanent,
     RetryPolicy,
@@ -47,8 +45,6 @@ KEYS_PAGE = "WooCommerce › Settings › Advanced › REST API"
 WEBHOOK_PATH = "/woocommerce/webhooks/"
 # A merchant waits on these calls: retry a hiccup once or twice, not for half a minute.
 CONNECT_RETRY = RetryPolicy(max_retries=2, base_s=0.5, cap_s=2.0, max_retry_after_s=5.0)
-
-ClientFactory = Callable[[str, str, str], WooClient]
 
 
 class ConnectError(Exception):
@@ -90,7 +86,6 @@ def connect_woocommerce(
     *,
     queue: TaskQueue | None = None,
     listener: ProgressListener | None = None,
-    client_factory: ClientFactory | None = None,
 ) -> ConnectResult:
     """Check the keys, save the shop (secrets encrypted), register the webhooks, queue the sync.
 
@@ -99,17 +94,14 @@ def connect_woocommerce(
     consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
     try:
         base_url = normalize_store_url(url)
-    except InsecureStoreURL as exc:
-        raise ConnectError(str(exc), "url") from None
-    except ValueError as exc:
+    except ValueError as exc:  # InsecureStoreURL included
         raise ConnectError(str(exc), "url") from None
     _check_key_format(consumer_key, consumer_secret)
     if settings.is_production:
         _refuse_private_address(base_url)
-    factory = client_factory or (
-        lambda u, k, s: WooClient(u, k, s, ca_bundle=settings.woocommerce_ca_bundle, retry=CONNECT_RETRY)
+    client = WooClient(
+        base_url, consumer_key, consumer_secret, ca_bundle=settings.woocommerce_ca_bundle, retry=CONNECT_RETRY
     )
-    client = factory(base_url, consumer_key, consumer_secret)
     check = check_store(client, base_url)
 
     box = TokenBox(settings.token_encryption_key)
@@ -296,7 +288,7 @@ def _site_error(exc: WooCommerceError, url: str) -> ConnectError:
 
 
 def _save_shop(
-    session: Any, box: TokenBox, check: StoreCheck, consumer_key: str, consumer_secret: str
+    session: Session, box: TokenBox, check: StoreCheck, consumer_key: str, consumer_secret: str
 ) -> tuple[Shop, bool]:
     shop = session.scalars(select(Shop).where(Shop.platform == PLATFORM, Shop.domain == check.domain)).first()
     created = shop is None

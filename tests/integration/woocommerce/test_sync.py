@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 import cvo_plugin.tasks as tasks
+from connectors.woocommerce.mapping import format_gmt, parse_gmt
+from connectors.woocommerce.streams import OVERLAP
 from cvo_plugin.models import JobRun, Shop, SyncState, WebhookDelivery
 from cvo_plugin.services import woocommerce_data as data
 from cvo_plugin.services.woocommerce_connect import connect_woocommerce
@@ -102,11 +104,18 @@ def test_incremental_sync_reads_changes_and_queues_the_computations(
     product = next(iter(woo.store.products))
     woo.update_product(product, deliver=False, name="Renamed product")
     woo.requests.clear()
+    with live.database.session() as session:
+        state = session.scalars(select(SyncState).where(SyncState.resource == "orders")).one()
+        checkpoint = parse_gmt(json.loads(state.cursor or "{}")["modified_after"])
+    assert checkpoint is not None
 
     handle = live.sync(shop)
     summary = handle.result
     assert summary["read"]["orders"] < len(woo.store.orders) and summary["changed"] == 4
-    cursor = [r for r in woo.calls("orders") if r.route == "orders"][0].params["modified_after"]
+    request = [r for r in woo.calls("orders") if r.route == "orders"][0]
+    cursor = request.params["modified_after"]
+    assert request.params["dates_are_gmt"] == "true"
+    assert cursor == format_gmt(checkpoint - OVERLAP)  # the checkpoint, less a minute of overlap
     with live.database.session() as session:
         state = session.scalars(select(SyncState).where(SyncState.resource == "orders")).one()
         assert state.mode == "incremental" and state.status == "ok"
