@@ -22,8 +22,9 @@ Orders and products (`modified_after` is the incremental cursor, GMT):
 Customers: WooCommerce's `customers` endpoint has no `modified_after`. A full pass reads all of
 them by id; an incremental pass reads the newest first (`order=desc`) down to the highest id
 already seen. Only users with the `customer` role are listed (WooCommerce's default); a buyer
-with another role (a shop manager, say) gets a customer row from their orders. Changes to existing customers arrive by the `customer.updated` webhook, and
-`cvo sync --full` reads everything again.
+with another role (a shop manager, say) gets a customer row from their orders. Changes to
+existing customers arrive by the `customer.updated` webhook, and `cvo sync --full` reads
+everything again.
 """
 
 from __future__ import annotations
