@@ -57,6 +57,14 @@ def reset() -> None:
         _DATABASES.popitem()[1].dispose()
 
 
+def current_settings() -> Settings:
+    """The settings a job should use: the in-process caller's, else the worker's own."""
+    inprocess = current_inprocess_run.get()
+    if inprocess is not None and inprocess.settings is not None:
+        return inprocess.settings
+    return worker_settings()
+
+
 def current_database() -> Database:
     """The database a job should use: the in-process caller's, else the worker's own."""
     inprocess = current_inprocess_run.get()
