@@ -48,6 +48,7 @@ class Settings:
     shopify_scopes: str = DEFAULT_SCOPES
     shopify_api_version: str = DEFAULT_API_VERSION
     shopify_admin_origin: str | None = None
+    woocommerce_ca_bundle: str | None = None
     instance_dir: str = "instance"
     max_request_bytes: int = 2 * 1024 * 1024
 
@@ -115,6 +116,7 @@ class Settings:
             shopify_scopes=str(get("SHOPIFY_SCOPES") or DEFAULT_SCOPES),
             shopify_api_version=str(get("SHOPIFY_API_VERSION") or DEFAULT_API_VERSION),
             shopify_admin_origin=get("SHOPIFY_ADMIN_ORIGIN"),
+            woocommerce_ca_bundle=get("WOOCOMMERCE_CA_BUNDLE"),
             instance_dir=str(instance_dir),
             max_request_bytes=int(get("MAX_REQUEST_BYTES") or 2 * 1024 * 1024),
         )

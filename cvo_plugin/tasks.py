@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 # Job functions, by dotted path. A test imports every one of them.
 SCHEDULER_TICK = "jobs.schedule.tick"
+COMPUTE_CROSSSELL = "jobs.crosssell.compute_crosssell"
+WOOCOMMERCE_SYNC = "jobs.woocommerce.sync_shop"
 
 QUEUE_SYNC = "sync"
 QUEUE_ANALYTICS = "analytics"
@@ -49,7 +51,9 @@ class Periodic:
 
 
 # What runs on a schedule; each issue that adds periodic work adds its entry here.
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    Periodic(WOOCOMMERCE_SYNC, "sync", QUEUE_SYNC, 15 * 60, ("woocommerce",), timeout=6 * 3600),
+]
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,11 @@ class Step:
 
 # Everything `cvo compute SHOP` computes, in order; each analytics issue adds its step here.
 COMPUTE_STEPS: list[Step] = []
+COMPUTE_STEPS.append(Step(COMPUTE_CROSSSELL, "crosssell", QUEUE_ANALYTICS, "cross-sells"))
 
 # The sync job of each platform (`cvo sync`, the scheduler, the install flows), called as
 # `func(shop_id, full=False)`; each connector adds its entry here.
-SYNC_BY_PLATFORM: dict[str, str] = {}
+SYNC_BY_PLATFORM: dict[str, str] = {"woocommerce": WOOCOMMERCE_SYNC}
 
 # Shopify connector: sync (backfill or incremental), webhook application, post-install setup.
 SHOPIFY_SYNC = "jobs.shopify.sync_shop"
@@ -86,7 +91,7 @@ ProgressListener = Callable[[float, str | None], None]
 
 @dataclass(frozen=True)
 class InProcessRun:
-    """What an in-process job needs from the caller: its database, run id and a listener."""
+    """What an in-process job needs from the caller: its database, run id, listener and settings."""
 
     database: Database
     run_id: str
@@ -120,13 +125,25 @@ def enqueue_compute(queue: TaskQueue, shop_id: int, as_of: str | None = None) ->
     ]
 
 
-def enqueue_sync(queue: TaskQueue, shop_id: int, platform: str, full: bool = False) -> JobHandle:
+def enqueue_sync(
+    queue: TaskQueue,
+    shop_id: int,
+    platform: str,
+    full: bool = False,
+    listener: ProgressListener | None = None,
+) -> JobHandle:
     """Enqueue the platform's sync of a shop; `ValueError` for a platform without a connector."""
     func = SYNC_BY_PLATFORM.get(platform)
     if func is None:
         raise ValueError(f"shops of platform {platform!r} are not synced (they import files)")
     return queue.enqueue(
-        func, shop_id, kind="sync", queue=QUEUE_SYNC, kwargs={"full": full}, timeout=6 * 3600
+        func,
+        shop_id,
+        kind="sync",
+        queue=QUEUE_SYNC,
+        kwargs={"full": full},
+        timeout=6 * 3600,
+        listener=listener,
     )
 
 

@@ -40,9 +40,21 @@ def worker_settings() -> Settings:
     return Settings.from_env()
 
 
-@lru_cache(maxsize=4)
+_DATABASES: dict[str, Database] = {}
+
+
 def _database(url: str) -> Database:
-    return Database(url)
+    database = _DATABASES.get(url)
+    if database is None:
+        database = _DATABASES[url] = Database(url)
+    return database
+
+
+def reset() -> None:
+    """Forget this process's settings and close its databases (tests; a changed environment)."""
+    worker_settings.cache_clear()
+    while _DATABASES:
+        _DATABASES.popitem()[1].dispose()
 
 
 def current_settings() -> Settings:

@@ -64,8 +64,11 @@ def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> Non
         click.echo(f"demo shop: {DEMO_SHOP} (id {store.shop_id})")
         click.echo(f"health:    {settings.app_url}/healthz")
     if not no_serve:
+        from werkzeug.serving import run_simple
+
         click.echo(f"serving on http://{host}:{port} (Ctrl+C to stop)")
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Not app.run(): Flask refuses it inside its own CLI. Development server, one process.
+        run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def register(cli: click.Group) -> None:

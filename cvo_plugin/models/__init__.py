@@ -1,12 +1,28 @@
 """Every model, imported here so that `Base.metadata` (and Alembic) sees all tables."""
 
 from cvo_plugin.models.commerce import Customer, Order, OrderLine, Product, Variant
+from cvo_plugin.models.crosssell import (
+    CrosssellBundle,
+    CrosssellBundleItem,
+    CrosssellHide,
+    CrosssellPin,
+    CrosssellProductStat,
+    CrosssellRecommendation,
+    CrosssellSet,
+)
 from cvo_plugin.models.inbox import WebhookPayload
 from cvo_plugin.models.privacy import PrivacyRequest
 from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
 
 __all__ = [
+    "CrosssellBundle",
+    "CrosssellBundleItem",
+    "CrosssellHide",
+    "CrosssellPin",
+    "CrosssellProductStat",
+    "CrosssellRecommendation",
+    "CrosssellSet",
     "Customer",
     "ImportRun",
     "JobRun",

@@ -133,11 +133,11 @@ def test_rq_worker_runs_the_job_and_reports_progress(
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CVO_ENV", "testing")
-    runtime.worker_settings.cache_clear()
+    runtime.reset()
     try:
         SimpleWorker([queue.rq_queue("analytics")], connection=redis).work(burst=True)
     finally:
-        runtime.worker_settings.cache_clear()
+        runtime.reset()
     job = Job.fetch(handle.id, connection=redis)
     assert job.return_value() == {"shop_id": shop_id, "counted": 5}
     assert job.get_meta()["progress"] == 1.0
@@ -159,3 +159,66 @@ def test_scheduler_tick_is_scheduled_once_per_slot(redis_url: str) -> None:
     assert tasks.schedule_tick(redis, now) is False
     registry = ScheduledJobRegistry(tasks.QUEUE_DEFAULT, connection=redis)
     assert registry.get_job_ids() == [tasks.tick_job_id(now)]
+
+
+@pytest.mark.redis
+def test_cvo_worker_command_runs_queued_jobs(
+    database: Database, database_url: str, redis_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rq.job import Job
+
+    from cvo_plugin import create_app
+    from cvo_plugin.cli import cli
+    from jobs import runtime
+    from tests.conftest import app_overrides
+
+    shop_id = make_shop(database)
+    app = create_app(app_overrides(database_url, tmp_path, REDIS_URL=redis_url))
+    try:
+        queue = TaskQueue(app.extensions["cvo"]["settings"], database)
+        handle = queue.enqueue(COUNT, shop_id, kind="count", queue="sync", args=(2,))
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        monkeypatch.setenv("CVO_ENV", "testing")
+        runtime.reset()
+        result = app.test_cli_runner().invoke(
+            cli, ["worker", "--burst", "--queues", "sync"], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        assert Job.fetch(handle.id, connection=queue.redis).return_value() == {
+            "shop_id": shop_id,
+            "counted": 2,
+        }
+        # The worker scheduled the scheduler tick on RQ's scheduler.
+        from rq.registry import ScheduledJobRegistry
+
+        assert any(
+            j.startswith("cvo-tick-")
+            for j in ScheduledJobRegistry("default", connection=queue.redis).get_job_ids()
+        )
+    finally:
+        runtime.reset()
+        app.extensions["cvo"]["db"].dispose()
+
+
+def test_scheduler_tick_enqueues_due_periodic_work(
+    database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs import runtime, schedule
+
+    shop_id = make_shop(database)
+    with database.session() as session:
+        session.add(Shop(platform="shopify", domain="other.myshopify.com", settings={}))
+    monkeypatch.setattr(tasks, "PERIODIC", [tasks.Periodic(COUNT, "count", "default", 3600, ("csv",))])
+    monkeypatch.setattr(schedule, "PERIODIC", tasks.PERIODIC)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CVO_ENV", "testing")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    runtime.reset()
+    try:
+        assert schedule.tick() == 1  # only the csv shop, and only once
+        assert schedule.tick() == 0  # not due again within the interval
+    finally:
+        runtime.reset()
+    with database.session() as session:
+        runs = session.scalars(select(JobRun)).all()
+        assert [(r.shop_id, r.kind, r.status) for r in runs] == [(shop_id, "count", "finished")]

@@ -1,0 +1,1 @@
+"""WooCommerce connector: REST API v3 client, JSON -> records mapping, backfill/incremental streams."""
