@@ -75,6 +75,17 @@ COMPUTE_STEPS.append(Step(COMPUTE_CROSSSELL, "crosssell", QUEUE_ANALYTICS, "cros
 # `func(shop_id, full=False)`; each connector adds its entry here.
 SYNC_BY_PLATFORM: dict[str, str] = {"woocommerce": WOOCOMMERCE_SYNC}
 
+# Shopify connector: sync (backfill or incremental), webhook application, post-install setup.
+SHOPIFY_SYNC = "jobs.shopify.sync_shop"
+SHOPIFY_WEBHOOKS = "jobs.shopify.process_webhooks"
+SHOPIFY_AFTER_INSTALL = "jobs.shopify.after_install"
+SHOPIFY_KIND_WEBHOOKS = "shopify-webhooks"
+SHOPIFY_KIND_INSTALL = "shopify-install"
+SYNC_BY_PLATFORM["shopify"] = SHOPIFY_SYNC
+PERIODIC.append(
+    Periodic(SHOPIFY_SYNC, kind="sync", queue=QUEUE_SYNC, interval_s=15 * 60, platforms=("shopify",))
+)
+
 ProgressListener = Callable[[float, str | None], None]
 
 

@@ -10,6 +10,8 @@ from cvo_plugin.models.crosssell import (
     CrosssellRecommendation,
     CrosssellSet,
 )
+from cvo_plugin.models.inbox import WebhookPayload
+from cvo_plugin.models.privacy import PrivacyRequest
 from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
 
@@ -26,9 +28,11 @@ __all__ = [
     "JobRun",
     "Order",
     "OrderLine",
+    "PrivacyRequest",
     "Product",
     "Shop",
     "SyncState",
     "Variant",
     "WebhookDelivery",
+    "WebhookPayload",
 ]
