@@ -19,6 +19,7 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from cvo_plugin.models.shop import PLATFORMS
 from cvo_plugin.models.sync import JOB_ACTIVE_STATUSES, JobRun
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 # Job functions, by dotted path. A test imports every one of them.
 SCHEDULER_TICK = "jobs.schedule.tick"
+COMPUTE_SEGMENTS = "jobs.analytics.compute_segments"
 
 QUEUE_SYNC = "sync"
 QUEUE_ANALYTICS = "analytics"
@@ -34,6 +36,7 @@ QUEUE_DEFAULT = "default"
 QUEUES = (QUEUE_SYNC, QUEUE_ANALYTICS, QUEUE_DEFAULT)
 
 TICK_INTERVAL_S = 300
+DAY_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,9 @@ class Periodic:
 
 
 # What runs on a schedule; each issue that adds periodic work adds its entry here.
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    Periodic(COMPUTE_SEGMENTS, "segments", QUEUE_ANALYTICS, DAY_S, PLATFORMS),  # nightly, every shop
+]
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ class Step:
 
 
 # Everything `cvo compute SHOP` computes, in order; each analytics issue adds its step here.
-COMPUTE_STEPS: list[Step] = []
+COMPUTE_STEPS: list[Step] = [
+    Step(COMPUTE_SEGMENTS, "segments", QUEUE_ANALYTICS, "RFM segments, CLV, channels and offers"),
+]
 
 # The sync job of each platform (`cvo sync`, the scheduler, the install flows), called as
 # `func(shop_id, full=False)`; each connector adds its entry here.

@@ -1,25 +1,25 @@
 """RFM scores: recency, frequency and monetary value cut into quantile scores within a shop.
 
-The scoring rule (one rule for ties, few distinct values and everything else)
-------------------------------------------------------------------------------
-For a scale of ``k`` (scores 1..k, k = 5 by default) and ``n`` scored customers, a customer
-whose value is strictly better than the values of ``b`` customers gets
+The scoring rule (deterministic; ties and few distinct values included)
+-----------------------------------------------------------------------
+Scores 1..k (k = 5 by default) are equal-frequency bins over the customers' values, ordered from
+worst to best (more days since the last order is worse; fewer orders or less revenue is worse):
 
-    score = 1 + floor(k * b / n)
+1. **Ties are never split**: customers with the same value form a block and always share a
+   score, so scores depend only on the values, never on the order of the rows.
+2. **Bins are filled in order, re-spreading after large ties**: the boundary of bin b is put at
+   the block end closest to ``S + (n - S) / (k - b + 1)``, where ``S`` customers are in bins
+   1..b-1 (an exact tie goes to the larger bin), leaving at least one block for each later bin.
+   With all values distinct and n a multiple of k every score holds exactly n / k customers
+   (plain quintiles). A large tie block takes its bin alone and the remaining bins are spread
+   evenly over the rest: with 65 % one-order customers, F = 1 scores 1 and the repeat buyers
+   share scores 2..5, instead of jumping from 1 to 4.
+3. **More than k distinct values**: every score 1..k is used.
+4. **At most k distinct values** (a young shop, or F with one- and two-order customers only):
+   the values get scores 1, 2, ... in order, leaving the top scores unused.
 
-computed in integers, where "better" is more recent (fewer days), more orders or more revenue.
-So the score says which k-quantile of the shop the customer's value lies above:
-
-- with all values distinct and n a multiple of k, each score holds exactly n / k customers
-  (true quantiles);
-- **ties**: equal values always get equal scores (the rule looks only at the value, never at the
-  row order), so scores are deterministic and do not depend on how customers are ordered;
-- the worst value always scores 1 and no value scores above k (b <= n - 1 < n);
-- **fewer than k distinct values** (a young shop where everybody has one or two orders): the
-  rule applies unchanged and simply leaves some scores unused. With 70 % one-order customers,
-  F = 1 scores 1 and F = 2 scores 1 + floor(5 * 0.7) = 4: a repeat buyer beats 70 % of the shop.
-
-Scores are monotone in their input: a better value never gets a lower score.
+Scores are monotone in their input: a better value never gets a lower score. The lowest value
+always scores 1.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def check_scale(scale: int) -> int:
 def quantile_scores(
     values: np.ndarray, scale: int = DEFAULT_SCALE, higher_is_better: bool = True
 ) -> np.ndarray:
-    """Score values 1..scale by the share of customers they beat (see the module docstring).
+    """Score values 1..scale by the rule of the module docstring (one pass per bin, not per value).
 
     Parameters
     ----------
@@ -58,17 +58,32 @@ def quantile_scores(
     Returns
     -------
     int8 array, shape (n,)
-        ``1 + (scale * beaten) // n`` with ``beaten`` the number of strictly worse values.
+        The score of each value.
     """
     scale = check_scale(scale)
     x = float_array(values, "values")
     n = len(x)
     if n == 0:
         return np.zeros(0, np.int8)
-    if not higher_is_better:
-        x = -x
-    beaten = np.searchsorted(np.sort(x), x, side="left").astype(np.int64)
-    return (1 + (scale * beaten) // n).astype(np.int8)
+    distinct, block, counts = np.unique(
+        x if higher_is_better else -x, return_inverse=True, return_counts=True
+    )
+    d = len(distinct)
+    if d <= scale:
+        return (block.reshape(-1) + 1).astype(np.int8)
+    ends = np.cumsum(counts)  # customers up to and including each block
+    last_block = np.empty(scale - 1, np.int64)  # the last block of bins 1..scale-1
+    placed, first_free = 0, 0
+    for b in range(1, scale):
+        target = placed + (n - placed) / (scale - b + 1)
+        latest = d - (scale - b) - 1  # leave one block for each later bin
+        j = int(np.searchsorted(ends, target))
+        below, above = max(min(j - 1, latest), first_free), max(min(j, latest), first_free)
+        chosen = below if abs(ends[below] - target) < abs(ends[above] - target) else above
+        last_block[b - 1] = chosen
+        placed, first_free = int(ends[chosen]), chosen + 1
+    block_score = 1 + np.searchsorted(last_block, np.arange(d), side="left")
+    return block_score[block.reshape(-1)].astype(np.int8)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from cvo_plugin.cli import db, demo, imports, jobs, worker
+    from cvo_plugin.cli import db, demo, imports, insights, jobs, worker
 
-    for module in (db, demo, imports, jobs, worker):
+    for module in (db, demo, imports, jobs, worker, insights):
         module.register(cli)
 
 

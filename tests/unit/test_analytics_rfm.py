@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvo_plugin.analytics.rfm import quantile_scores, rfm_grid, rfm_scores, to_five_point
+from tests.reference import reference_scores
 
 
 def test_distinct_values_make_true_quintiles() -> None:
@@ -16,28 +17,36 @@ def test_distinct_values_make_true_quintiles() -> None:
     assert quantile_scores(values, 5, higher_is_better=False).tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
 
 
-def test_ties_share_a_score_by_the_share_they_beat() -> None:
-    # seven one-order customers, two with 2 orders, one with 3
-    f = [1, 1, 1, 1, 1, 1, 1, 2, 2, 3]
-    # 2 orders beat 7 of 10: 1 + 5 * 7 // 10 = 4; 3 orders beat 9: 1 + 45 // 10 = 5
-    assert quantile_scores(f, 5).tolist() == [1] * 7 + [4, 4, 5]
+def test_a_large_tie_block_takes_its_bin_and_the_rest_are_spread() -> None:
+    # a typical shop: 65 % one-order customers
+    f = [1] * 65 + [2] * 15 + [3] * 8 + [4] * 5 + [5] * 3 + [6] * 2 + [7] * 2
+    scores = quantile_scores(f, 5)
+    assert {v: int(scores[f.index(v)]) for v in sorted(set(f))} == {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 5, 7: 5}
+    # bin 1 (target 20) is the block of 65; bin 2 ends nearest 65 + 35/4 = 73.75: after the 2s (80);
+    # bin 3 nearest 80 + 20/3: after the 3s (88); bin 4 nearest 88 + 12/2 = 94: after the 4s (93)
 
 
-def test_fewer_distinct_values_than_the_scale() -> None:
-    assert quantile_scores([5, 5, 5, 5], 5).tolist() == [1, 1, 1, 1]
-    # half beat the other half: 1 + 5 * 2 // 4 = 3
-    assert quantile_scores([1, 2, 1, 2], 5).tolist() == [1, 3, 1, 3]
-    assert quantile_scores([7.0], 5).tolist() == [1]
-    assert quantile_scores([], 5).tolist() == []
+def test_boundaries_go_to_the_nearest_block_end() -> None:
+    # seven distinct values, scale 5: targets 1.4 -> 1, then 1 + 6/4 = 2.5 -> tie goes up to 3, ...
+    assert quantile_scores(np.arange(1, 8), 5).tolist() == [1, 2, 2, 3, 4, 4, 5]
+    # a huge top block still gets the top score when there are more values than scores
+    values = list(range(6)) + [99] * 94
+    scores = quantile_scores(values, 5)
+    assert scores[:6].tolist() == [1, 1, 1, 2, 3, 4] and set(scores[6:].tolist()) == {5}
+
+
+def test_ties_share_a_score() -> None:
+    # blocks 1 (2), 2, 3 (3), 4, 5, 6, 9 (2); bin 4 ends nearest 6 + 5/2 = 8.5: a tie, so after the 6
+    assert quantile_scores([3, 1, 3, 2, 1, 9, 9, 3, 4, 5, 6], 5).tolist() == [3, 1, 3, 2, 1, 5, 5, 3, 4, 4, 4]
 
 
 def test_rfm_scores_by_hand() -> None:
     scores = rfm_scores(recency_days=[0, 10, 100], frequency=[3, 1, 1], monetary=[30.0, 5.0, 50.0], scale=3)
-    # recency: 0 days beats 2 of 3 -> 1 + 3*2//3 = 3; 10 days beats 1 -> 2; 100 -> 1
+    # at most 3 distinct values each: scores in order of the values (fewer days is better)
     assert scores.r.tolist() == [3, 2, 1]
-    assert scores.f.tolist() == [3, 1, 1]
+    assert scores.f.tolist() == [2, 1, 1]
     assert scores.m.tolist() == [2, 1, 3]
-    assert scores.codes().tolist() == [332, 211, 113]
+    assert scores.codes().tolist() == [322, 211, 113]
 
 
 @pytest.mark.parametrize(
@@ -77,9 +86,12 @@ def test_scores_lie_in_the_scale_and_are_monotone(values: list[int], scale: int,
     x = np.array(values, dtype=float)
     scores = quantile_scores(x, scale, higher_is_better=higher)
     assert scores.min() >= 1 and scores.max() <= scale
-    # the worst value always scores 1
+    # the worst value always scores 1; with more distinct values than scores, all are used
     worst = x.min() if higher else x.max()
     assert set(scores[x == worst].tolist()) == {1}
+    distinct = len(np.unique(x))
+    expected = set(range(1, scale + 1)) if distinct > scale else set(range(1, distinct + 1))
+    assert set(scores.tolist()) == expected
     # monotone: a better value never scores lower
     better = x if higher else -x
     order = np.argsort(better, kind="stable")
@@ -123,3 +135,14 @@ def test_rfm_is_monotone_in_each_input(rows: list[tuple[int, int, float]], scale
         assert score.min() >= 1 and score.max() <= scale
         order = np.argsort(sign * value, kind="stable")
         assert np.all(np.diff(score[order].astype(int)) >= 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=300),
+    scale=scale_st,
+    higher=st.booleans(),
+)
+def test_scores_match_the_block_by_block_reference(values: list[int], scale: int, higher: bool) -> None:
+    expected = reference_scores([float(v) for v in values], scale, higher)
+    assert quantile_scores(np.array(values, dtype=float), scale, higher).tolist() == expected
