@@ -43,6 +43,7 @@ class AnalyticsSnapshot(Base):
             postgresql_where=text("is_current"),
             sqlite_where=text("is_current"),
         ),
+        {"sqlite_autoincrement": True},  # ids are never reused (transitions and links name them)
     )
 
     id: Mapped[intpk]

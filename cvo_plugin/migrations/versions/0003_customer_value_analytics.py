@@ -60,7 +60,8 @@ def upgrade() -> None:
     sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('clv_model', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_analytics_snapshots_shop_id_shops'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_snapshots'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_analytics_snapshots')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('analytics_snapshots', schema=None) as batch_op:
         batch_op.create_index('ix_analytics_snapshots_shop_as_of', ['shop_id', 'as_of'], unique=False)
