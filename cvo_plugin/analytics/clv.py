@@ -97,21 +97,29 @@ def formula_clv(aov: float, purchase_frequency: float, margin: float, lifespan_y
     return float(aov * purchase_frequency * fraction(margin, "margin") * lifespan_years)
 
 
-def _maximise(log_likelihood: Callable[..., float], n_params: int) -> tuple[np.ndarray, float, bool]:
+def _maximise(
+    log_likelihood: Callable[..., tuple[float, np.ndarray]], n_params: int
+) -> tuple[np.ndarray, float, bool]:
     """Maximise a log-likelihood over positive parameters (L-BFGS-B on their logarithms).
 
+    `log_likelihood(*params)` returns the value and its gradient with respect to the params
+    (the chain rule turns it into the gradient over the log-parameters: d/d log t = t d/dt).
     Returns the parameters, the maximum and whether the optimiser converged inside the bounds
     (a log-parameter at +-12 means the data do not pin that parameter down).
     """
 
-    def objective(log_params: np.ndarray) -> float:
+    def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(log_params)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            value = -float(log_likelihood(*np.exp(log_params)))
-        return value if np.isfinite(value) else 1e300
+            value, gradient = log_likelihood(*params)
+        if not np.isfinite(value) or not np.all(np.isfinite(gradient)):
+            return 1e300, np.zeros(n_params)
+        return -float(value), -np.asarray(gradient, dtype=np.float64) * params
 
     result = optimize.minimize(
         objective,
         x0=np.zeros(n_params),
+        jac=True,
         method="L-BFGS-B",
         bounds=[(-_LOG_BOUND, _LOG_BOUND)] * n_params,
         options={"maxiter": 2000},
@@ -154,13 +162,10 @@ def _bgnbd_inputs(x: object, t_x: object, T: object) -> tuple[np.ndarray, np.nda
     return xs, tx, tt
 
 
-def bgnbd_log_likelihood(
+def _bgnbd_terms(
     r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-) -> np.ndarray:
-    """Log-likelihood of each customer under BG/NBD(r, alpha, a, b) (see the module docstring)."""
-    x = np.asarray(x, np.float64)
-    t_x = np.asarray(t_x, np.float64)
-    T = np.asarray(T, np.float64)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three log-terms A1, A2, A3 of the likelihood: log L = A1 + log(e^A2 + [x > 0] e^A3)."""
     beta_ab = special.betaln(a, b)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.betaln(a, b + x) - beta_ab - (r + x) * np.log(alpha + T)
@@ -168,7 +173,41 @@ def bgnbd_log_likelihood(
     a3 = np.full_like(x, -np.inf)
     xr = x[repeat]
     a3[repeat] = special.betaln(a + 1, b + xr - 1) - beta_ab - (r + xr) * np.log(alpha + t_x[repeat])
+    return a1, a2, a3
+
+
+def bgnbd_log_likelihood(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Log-likelihood of each customer under BG/NBD(r, alpha, a, b) (see the module docstring)."""
+    a1, a2, a3 = _bgnbd_terms(r, alpha, a, b, *(np.asarray(v, np.float64) for v in (x, t_x, T)))
     return a1 + np.logaddexp(a2, a3)
+
+
+def bgnbd_gradient(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Partial derivatives of each customer's log-likelihood, shape (4, n): d/dr, d/dalpha, d/da, d/db.
+
+    With w2, w3 = e^A2, e^A3 / (e^A2 + e^A3) and psi the digamma function:
+    dA1/dr = psi(r + x) - psi(r) + log alpha, dA1/dalpha = r / alpha;
+    dA2/dr = -log(alpha + T), dA2/dalpha = -(r + x) / (alpha + T),
+    dA2/da = psi(a + b) - psi(a + b + x), dA2/db = psi(b + x) - psi(b) + psi(a + b) - psi(a + b + x);
+    dA3 likewise with t_x, and dA3/da = psi(a + 1) - psi(a) + psi(a + b) - psi(a + b + x),
+    dA3/db = psi(b + x - 1) - psi(b) + psi(a + b) - psi(a + b + x); d log L = dA1 + w2 dA2 + w3 dA3.
+    """
+    x, t_x, T = (np.asarray(v, np.float64) for v in (x, t_x, T))
+    a1, a2, a3 = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
+    total = np.logaddexp(a2, a3)
+    w2, w3 = np.exp(a2 - total), np.exp(a3 - total)
+    psi = special.digamma
+    common = psi(a + b) - psi(a + b + x)
+    d_r = psi(r + x) - psi(r) + np.log(alpha) - w2 * np.log(alpha + T) - w3 * np.log(alpha + t_x)
+    d_alpha = r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x))
+    d_a = w2 * common + w3 * (psi(a + 1) - psi(a) + common)
+    b_x1 = np.where(x > 0, b + x - 1, b)  # w3 is 0 where x = 0
+    d_b = w2 * (psi(b + x) - psi(b) + common) + w3 * (psi(b_x1) - psi(b) + common)
+    return np.vstack([d_r, d_alpha, d_a, d_b])
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -207,9 +246,11 @@ def bgnbd_fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, time_unit: str = "w
     scale = float(tt.max())
     (ux, utx, uT), weight = _unique_rows(xs, tx / scale, tt / scale)
 
-    (r, alpha, a, b), scaled_ll, converged = _maximise(
-        lambda r, alpha, a, b: np.dot(weight, bgnbd_log_likelihood(r, alpha, a, b, ux, utx, uT)), 4
-    )
+    def log_likelihood(*params: float) -> tuple[float, np.ndarray]:
+        value = np.dot(weight, bgnbd_log_likelihood(*params, ux, utx, uT))
+        return float(value), bgnbd_gradient(*params, ux, utx, uT) @ weight
+
+    (r, alpha, a, b), scaled_ll, converged = _maximise(log_likelihood, 4)
     # The log-likelihood in the caller's time unit: each repeat purchase adds -log(scale).
     log_likelihood = scaled_ll - float(np.dot(weight, ux)) * np.log(scale)
     return BgNbdParams(
@@ -296,6 +337,21 @@ def gamma_gamma_log_likelihood(p: float, q: float, v: float, x: np.ndarray, m_x:
     )
 
 
+def gamma_gamma_gradient(p: float, q: float, v: float, x: np.ndarray, m_x: np.ndarray) -> np.ndarray:
+    """Partial derivatives of each repeat buyer's log-density, shape (3, n): d/dp, d/dq, d/dv.
+
+    d/dp = x (psi(p x + q) - psi(p x) + log m_x + log x - log(x m_x + v)),
+    d/dq = psi(p x + q) - psi(q) + log v - log(x m_x + v), d/dv = q / v - (p x + q) / (x m_x + v).
+    """
+    psi = special.digamma
+    px = p * x
+    log_total = np.log(x * m_x + v)
+    d_p = x * (psi(px + q) - psi(px) + np.log(m_x) + np.log(x) - log_total)
+    d_q = psi(px + q) - psi(q) + np.log(v) - log_total
+    d_v = q / v - (px + q) / (x * m_x + v)
+    return np.vstack([d_p, d_q, d_v])
+
+
 def gamma_gamma_fit(x: np.ndarray, m_x: np.ndarray) -> GammaGammaParams:
     """Fit Gamma-Gamma on the customers with x >= 1 repeat purchases and m_x > 0.
 
@@ -319,9 +375,11 @@ def gamma_gamma_fit(x: np.ndarray, m_x: np.ndarray) -> GammaGammaParams:
     scale = float(np.mean(mx))  # v scales with the currency unit, p and q do not
     (ux, um), weight = _unique_rows(xs, mx / scale)
 
-    (p, q, v), scaled_ll, converged = _maximise(
-        lambda p, q, v: np.dot(weight, gamma_gamma_log_likelihood(p, q, v, ux, um)), 3
-    )
+    def log_likelihood(*params: float) -> tuple[float, np.ndarray]:
+        value = np.dot(weight, gamma_gamma_log_likelihood(*params, ux, um))
+        return float(value), gamma_gamma_gradient(*params, ux, um) @ weight
+
+    (p, q, v), scaled_ll, converged = _maximise(log_likelihood, 3)
     # Each customer's density in the original currency unit carries a factor 1 / scale.
     log_likelihood = scaled_ll - float(weight.sum()) * np.log(scale)
     return GammaGammaParams(

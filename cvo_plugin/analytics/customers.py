@@ -165,7 +165,7 @@ def customer_history(
     if int(customer.max()) >= np.iinfo(np.int64).max // span - 1:  # too large to combine: densify
         dense_ids, customer = np.unique(customer, return_inverse=True)
     key = customer.astype(np.int64) * span + (day - first)
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)
     key = key[order]
     revenue = revenue[order]
 

@@ -10,6 +10,7 @@ from scipy import integrate, stats
 
 from cvo_plugin.analytics import clv
 from cvo_plugin.analytics.customers import customer_history
+from cvo_plugin.analytics.simulate import simulate_customers
 from tests.conftest import DATA
 
 CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -104,17 +105,17 @@ def test_gamma_gamma_expected_spend_by_hand() -> None:
         clv.expected_spend(clv.GammaGammaParams(p=1.0, q=0.9, v=1.0), [1], [1.0])
 
 
-def test_gamma_gamma_recovers_simulated_parameters() -> None:
-    rng = np.random.default_rng(3)
-    p, q, v = 4.0, 5.0, 60.0
-    n = 20_000
-    x = rng.integers(1, 8, n)
-    nu = rng.gamma(q, 1 / v, n)  # per-customer rate of the spend distribution
-    m_x = rng.gamma(p * x, 1 / nu) / x  # mean of x Gamma(p, nu) purchases
-    fit = clv.gamma_gamma_fit(x, m_x)
-    assert fit.p == pytest.approx(p, rel=0.1)
-    assert fit.q == pytest.approx(q, rel=0.1)
-    assert fit.v == pytest.approx(v, rel=0.15)
+def test_fits_recover_simulated_parameters() -> None:
+    truth = {"r": 0.6, "alpha": 12.0, "a": 0.8, "b": 2.5}
+    spend = {"p": 4.0, "q": 5.0, "v": 60.0}
+    customers = simulate_customers(20_000, truth, spend, seed=3)
+    fit = clv.bgnbd_fit(customers.x, customers.t_x, customers.T)
+    assert fit.converged
+    for name, value in truth.items():
+        assert getattr(fit, name) == pytest.approx(value, rel=0.15), name
+    gamma_gamma = clv.gamma_gamma_fit(customers.x, customers.m_x)
+    for name, value in spend.items():
+        assert getattr(gamma_gamma, name) == pytest.approx(value, rel=0.15), name
 
 
 def test_fits_refuse_data_they_cannot_estimate() -> None:
@@ -132,3 +133,29 @@ def test_fits_refuse_data_they_cannot_estimate() -> None:
 
 def test_predicted_value() -> None:
     assert clv.predicted_value([2.0, 0.5], [30.0, 10.0], 0.5).tolist() == [30.0, 2.5]
+
+
+def test_gradients_match_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    x = np.array([0.0, 1.0, 2.0, 7.0])
+    t_x = np.array([0.0, 3.5, 20.0, 30.0])
+    T = np.array([10.0, 12.0, 38.0, 31.0])
+    params = np.array([0.243, 4.414, 0.793, 2.426])
+    numeric = np.array(
+        [
+            approx_fprime(params, lambda p, i=i: clv.bgnbd_log_likelihood(*p, x, t_x, T)[i], 1e-7)
+            for i in range(4)
+        ]
+    )
+    assert clv.bgnbd_gradient(*params, x, t_x, T).T == pytest.approx(numeric, rel=1e-4, abs=1e-5)
+
+    m_x = np.array([12.0, 30.0, 55.5, 8.0])
+    spend = np.array([6.25, 3.74, 15.44])
+    numeric = np.array(
+        [
+            approx_fprime(spend, lambda p, i=i: clv.gamma_gamma_log_likelihood(*p, x + 1, m_x)[i], 1e-7)
+            for i in range(4)
+        ]
+    )
+    assert clv.gamma_gamma_gradient(*spend, x + 1, m_x).T == pytest.approx(numeric, rel=1e-4, abs=1e-5)
