@@ -196,6 +196,13 @@ def bgnbd_gradient(
     dA3 likewise with t_x, and dA3/da = psi(a + 1) - psi(a) + psi(a + b) - psi(a + b + x),
     dA3/db = psi(b + x - 1) - psi(b) + psi(a + b) - psi(a + b + x); d log L = dA1 + w2 dA2 + w3 dA3.
     """
+    return _bgnbd_value_and_gradient(r, alpha, a, b, x, t_x, T)[1]
+
+
+def _bgnbd_value_and_gradient(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's log-likelihood and its gradient (4, n), sharing the terms."""
     x, t_x, T = (np.asarray(v, np.float64) for v in (x, t_x, T))
     a1, a2, a3 = _bgnbd_terms(r, alpha, a, b, x, t_x, T)
     total = np.logaddexp(a2, a3)
@@ -207,7 +214,7 @@ def bgnbd_gradient(
     d_a = w2 * common + w3 * (psi(a + 1) - psi(a) + common)
     b_x1 = np.where(x > 0, b + x - 1, b)  # w3 is 0 where x = 0
     d_b = w2 * (psi(b + x) - psi(b) + common) + w3 * (psi(b_x1) - psi(b) + common)
-    return np.vstack([d_r, d_alpha, d_a, d_b])
+    return a1 + total, np.vstack([d_r, d_alpha, d_a, d_b])
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -247,8 +254,8 @@ def bgnbd_fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, time_unit: str = "w
     (ux, utx, uT), weight = _unique_rows(xs, tx / scale, tt / scale)
 
     def log_likelihood(*params: float) -> tuple[float, np.ndarray]:
-        value = np.dot(weight, bgnbd_log_likelihood(*params, ux, utx, uT))
-        return float(value), bgnbd_gradient(*params, ux, utx, uT) @ weight
+        values, gradient = _bgnbd_value_and_gradient(*params, ux, utx, uT)
+        return float(np.dot(weight, values)), gradient @ weight
 
     (r, alpha, a, b), scaled_ll, converged = _maximise(log_likelihood, 4)
     # The log-likelihood in the caller's time unit: each repeat purchase adds -log(scale).

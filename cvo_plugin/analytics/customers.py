@@ -194,3 +194,28 @@ def customer_history(
         second_day=second_day.astype(np.int64),
         as_of_day=as_of_day,
     )
+
+
+def first_orders(
+    customer: np.ndarray, seconds: np.ndarray, order_id: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first order of each customer: the earliest, and of orders at the same instant the lowest id.
+
+    Parameters
+    ----------
+    customer, seconds, order_id : int arrays, shape (n_orders,)
+        Customer id, time (Unix seconds) and id of each order (pass completed orders only).
+
+    Returns
+    -------
+    customers, orders : int64 arrays
+        Each customer (sorted) and the id of their first order.
+    """
+    c = int_array(customer, "customer")
+    t = int_array(seconds, "seconds")
+    o = int_array(order_id, "order_id")
+    same_length(customer=c, seconds=t, order_id=o)
+    order = np.lexsort((o, t, c))
+    c, o = c[order], o[order]
+    start = np.r_[True, c[1:] != c[:-1]] if len(c) else np.zeros(0, bool)
+    return c[start], o[start]

@@ -73,7 +73,8 @@ class CustomerScore(Base):
 
     __tablename__ = "customer_scores"
     __table_args__ = (
-        Index("ix_customer_scores_segment", "snapshot_id", "segment", "historic_clv"),
+        # a segment's customers by CLV, and audiences, page through this index (scanned backwards)
+        Index("ix_customer_scores_segment", "snapshot_id", "segment", "historic_clv", "customer_id"),
         Index("ix_customer_scores_shop", "shop_id"),
     )
 

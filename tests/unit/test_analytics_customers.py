@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from cvo_plugin.analytics.customers import completed_orders, customer_history
+from cvo_plugin.analytics.customers import completed_orders, customer_history, first_orders
 
 EPOCH = date(1970, 1, 1)
 
@@ -78,3 +78,12 @@ def test_bad_input_is_refused(kwargs: dict, message: str) -> None:
 def test_as_of_must_be_a_date() -> None:
     with pytest.raises(ValueError, match="date"):
         customer_history([1], [1], [1.0], "2024-01-01")  # type: ignore[arg-type]
+
+
+def test_first_orders_by_time_then_id() -> None:
+    customers, orders = first_orders(
+        customer=[7, 3, 7, 3, 7], seconds=[50, 10, 20, 10, 20], order_id=[1, 9, 5, 4, 2]
+    )
+    # customer 3: two orders at the same instant, the lower id; customer 7: the earliest
+    assert customers.tolist() == [3, 7] and orders.tolist() == [4, 2]
+    assert [a.tolist() for a in first_orders([], [], [])] == [[], []]

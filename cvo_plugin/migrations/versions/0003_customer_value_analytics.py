@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('snapshot_id', 'customer_id', name=op.f('pk_customer_scores'))
     )
     with op.batch_alter_table('customer_scores', schema=None) as batch_op:
-        batch_op.create_index('ix_customer_scores_segment', ['snapshot_id', 'segment', 'historic_clv'], unique=False)
+        batch_op.create_index('ix_customer_scores_segment', ['snapshot_id', 'segment', 'historic_clv', 'customer_id'], unique=False)
         batch_op.create_index('ix_customer_scores_shop', ['shop_id'], unique=False)
 
     op.create_table('analytics_snapshots',

@@ -29,7 +29,7 @@ from cvo_plugin.analytics.rfm import rfm_grid, rfm_scores
 from cvo_plugin.analytics.segments import SegmentTable
 from cvo_plugin.analytics.summaries import GroupSummary, group_summary
 from cvo_plugin.analytics.transitions import segment_transitions
-from cvo_plugin.services.insights.load import SECONDS_PER_DAY, ShopData, factorize
+from cvo_plugin.services.insights.load import SECONDS_PER_DAY, ShopData, factorize, positions
 from cvo_plugin.services.insights.settings import DEFAULT_MARGIN, AnalyticsSettings
 from cvo_plugin.types import to_money
 
@@ -52,15 +52,6 @@ def money(value: float) -> str | None:
 
 def ratio(value: float, digits: int = 4) -> float | None:
     return round(float(value), digits) if value is not None and np.isfinite(value) else None
-
-
-def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Index of each id in `sorted_ids`, -1 where absent."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if len(sorted_ids) == 0:
-        return np.full(len(ids), -1, np.int64)
-    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-    return np.where(sorted_ids[at] == ids, at, -1)
 
 
 @dataclass(frozen=True)
@@ -109,7 +100,9 @@ def compute(data: ShopData, settings: AnalyticsSettings, progress: Progress | No
     report = progress or (lambda fraction, message: None)
     table = settings.segment_table()
     report(0.0, "scoring customers")
-    done = completed_orders(data.order_cancelled, data.order_revenue)
+    done = completed_orders(data.order_cancelled, data.order_revenue) & (
+        data.order_customer >= 0
+    )  # no guests
     day = np.floor_divide(data.order_seconds, SECONDS_PER_DAY)
     history = customer_history(data.order_customer[done], day[done], data.order_revenue[done], data.as_of)
     # Money is scored in cents, so float noise in sums never splits customers who spent the same.
@@ -522,15 +515,17 @@ def _profiles_payload(
         else (product_titles[p] if p >= 0 else "?")
         for t, p in zip(data.variant_title[v_order], variant_product, strict=True)
     ]
-    weights = data.line_orders[line_ok].astype(float)
-    seg_lines = line_seg[line_ok]
-    types = top_counts(seg_lines, n, line_type[line_ok], len(type_labels), weights=weights, top=TOP)
-    products = top_counts(
-        seg_lines, n, product_at[line_ok], len(product_titles), weights=weights, top=TOP_PRODUCTS
-    )
-    variants = top_counts(
-        seg_lines, n, variant_at[line_ok], len(variant_names), weights=weights, top=TOP_PRODUCTS
-    )
+
+    def orders_with(code: np.ndarray, n_codes: int, top: int) -> Any:
+        """Top codes per segment by the number of orders holding them (each order counted once)."""
+        ok = line_ok & (code >= 0)
+        pairs = np.column_stack([data.line_order[ok], code[ok]])
+        first = np.unique(pairs, axis=0, return_index=True)[1] if len(pairs) else np.zeros(0, np.int64)
+        return top_counts(line_seg[ok][first], n, code[ok][first], n_codes, top=top)
+
+    types = orders_with(line_type, len(type_labels), TOP)
+    products = orders_with(product_at, len(product_titles), TOP_PRODUCTS)
+    variants = orders_with(variant_at, len(variant_names), TOP_PRODUCTS)
 
     profiles = {}
     for i, s in enumerate(c.table.segments):

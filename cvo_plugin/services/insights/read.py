@@ -43,15 +43,18 @@ MONEY_KEYS = frozenset(
         "predicted_clv_12m",
     }
 )
+# Each sort ends with the customer id in the same direction, so the order is total and the
+# default (historic CLV) walks `ix_customer_scores_segment` backwards without sorting.
 SORTS = {
-    "historic_clv": CustomerScore.historic_clv.desc(),
-    "predicted_clv": CustomerScore.predicted_clv_12m.desc(),
-    "monetary": CustomerScore.monetary.desc(),
-    "frequency": CustomerScore.frequency.desc(),
-    "recency": CustomerScore.recency_days.asc(),
-    "p_alive": CustomerScore.p_alive.desc(),
+    "historic_clv": (CustomerScore.historic_clv.desc(), CustomerScore.customer_id.desc()),
+    "predicted_clv": (CustomerScore.predicted_clv_12m.desc(), CustomerScore.customer_id.desc()),
+    "monetary": (CustomerScore.monetary.desc(), CustomerScore.customer_id.desc()),
+    "frequency": (CustomerScore.frequency.desc(), CustomerScore.customer_id.desc()),
+    "recency": (CustomerScore.recency_days.asc(), CustomerScore.customer_id.asc()),
+    "p_alive": (CustomerScore.p_alive.desc(), CustomerScore.customer_id.desc()),
 }
 MAX_PER_PAGE = 200
+MAX_SEARCH_RESULTS = 1000
 
 
 class NoSnapshotError(LookupError):
@@ -369,8 +372,9 @@ def segment_customers(
 ) -> CustomerPage:
     """One page of a segment's customers (all customers without `segment`), with scores and CLV.
 
-    `search` matches e-mail, first or last name (case-insensitive substring); `sort` is one of
-    `SORTS` (largest first; recency: most recent first).
+    `search` matches e-mail, first or last name (case-insensitive substring; at most
+    `MAX_SEARCH_RESULTS` matches); `sort` is one of `SORTS` (largest first; recency: most
+    recent first).
     """
     snapshot = get_snapshot(session, shop_id, snapshot_id)
     names = segment_names(snapshot)
@@ -393,26 +397,18 @@ def segment_customers(
     joined = select(CustomerScore, Customer).join(
         Customer, (Customer.id == CustomerScore.customer_id) & (Customer.shop_id == shop_id)
     )
-    if term:
-        total = (
-            session.scalar(
-                select(func.count())
-                .select_from(CustomerScore)
-                .join(Customer, (Customer.id == CustomerScore.customer_id) & (Customer.shop_id == shop_id))
-                .where(*conditions)
-            )
-            or 0
-        )
-    elif segment is not None:
-        total = int(session.scalar(select(func.count()).select_from(CustomerScore).where(*conditions)) or 0)
+    ordered = joined.where(*conditions).order_by(*SORTS[sort])
+    if term:  # one scan: the matches (at most MAX_SEARCH_RESULTS), paged here
+        matches = session.execute(ordered.limit(MAX_SEARCH_RESULTS)).all()
+        total = len(matches)
+        rows = matches[(page - 1) * per_page : page * per_page]
     else:
-        total = snapshot.customers
-    rows = session.execute(
-        joined.where(*conditions)
-        .order_by(SORTS[sort], CustomerScore.customer_id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+        if segment is not None:  # the stored summary has the count: no scan of the segment
+            summary_rows = _summary(session, shop_id, "segments", snapshot.id)[1]["segments"]
+            total = next((s["customers"] for s in summary_rows if s["key"] == segment), 0)
+        else:
+            total = snapshot.customers
+        rows = session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
     return CustomerPage([_customer_row(s, c, names) for s, c in rows], int(total), page, per_page)
 
 
@@ -429,7 +425,17 @@ def audience_rows(
     if segment is not None and segment not in names:
         raise UnknownSegmentError(segment)
     statement = (
-        select(CustomerScore, Customer)
+        select(
+            Customer.email,
+            Customer.first_name,
+            Customer.last_name,
+            CustomerScore.segment,
+            CustomerScore.historic_clv,
+            CustomerScore.predicted_clv_12m,
+            CustomerScore.last_order_on,
+            CustomerScore.frequency,
+            Customer.accepts_marketing,
+        )
         .join(Customer, (Customer.id == CustomerScore.customer_id) & (Customer.shop_id == shop_id))
         .where(
             CustomerScore.snapshot_id == snapshot.id,
@@ -437,19 +443,21 @@ def audience_rows(
             Customer.email.is_not(None),
             Customer.redacted_at.is_(None),
         )
-        .order_by(CustomerScore.segment, CustomerScore.historic_clv.desc(), CustomerScore.customer_id)
+        .order_by(CustomerScore.segment.desc(), *SORTS["historic_clv"])
     )
     if segment is not None:
         statement = statement.where(CustomerScore.segment == segment)
-    for score, customer in session.execute(statement.execution_options(yield_per=5000)):
+    for email, first, last, key, historic, predicted, last_order, orders, accepts in session.execute(
+        statement.execution_options(yield_per=5000)
+    ):
         yield {
-            "email": customer.email,
-            "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "segment": names.get(score.segment, score.segment),
-            "historic_clv": score.historic_clv,
-            "predicted_clv_12m": score.predicted_clv_12m,
-            "last_order_on": score.last_order_on,
-            "orders": score.frequency,
-            "accepts_marketing": customer.accepts_marketing,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "segment": names.get(key, key),
+            "historic_clv": historic,
+            "predicted_clv_12m": predicted,
+            "last_order_on": last_order,
+            "orders": orders,
+            "accepts_marketing": accepts,
         }
