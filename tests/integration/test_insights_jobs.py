@@ -98,6 +98,22 @@ def test_scores_by_hand_as_of_a_day(database: Database, tmp_path: Path) -> None:
         assert rows["at-risk"]["days_between_orders"] == 81.0  # 162 days, 2 gaps
         assert rows["lost"]["share_revenue"] == pytest.approx(100 / 275, abs=1e-4)
         assert rows["champions"]["customers"] == 0 and rows["champions"]["aov"] is None
+        # offers: first purchases and product revenue (the guest's mug counts, cancelled and later orders not)
+        offers = read.summary(session, shop_id, "offers")
+        firsts = {o["platform_id"]: o["first_customers"] for o in offers["first_purchases"]}
+        assert firsts == {"beans": 1, "grinder": 1, "tea": 1, "filters": 1}
+        core = [(o["platform_id"], str(o["revenue"])) for o in offers["core"]]
+        assert core == [
+            ("grinder", "100.00"),
+            ("beans", "90.00"),
+            ("mug", "60.00"),
+            ("tea", "40.00"),
+            ("filters", "15.00"),
+        ]
+        profile = read.segment_profile(session, shop_id, "at-risk")
+        assert [(p["name"], p["orders"]) for p in profile["products"]] == [("beans", 2), ("mug", 1)]
+        assert profile["countries"] == [{"name": "US", "customers": 1, "share": 1.0}]
+        assert profile["channels"][0]["name"] == "google" and profile["orders"] == 3
         # the model needs more customers than this shop has
         model = read.clv_model(session, shop_id)
         assert model["bgnbd"] is None and "not fitted" in model["notes"][0]

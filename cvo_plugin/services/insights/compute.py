@@ -35,6 +35,9 @@ from cvo_plugin.types import to_money
 
 MIN_MODEL_CUSTOMERS = 20
 MIN_REPEAT_BUYERS = 5
+# Larger shops fit the model on a seeded random sample of this many customers (4 and 3
+# parameters are pinned down long before that; every customer is still scored).
+MAX_FIT_CUSTOMERS = 250_000
 HORIZON_DAYS = 365
 TOP = 5
 TOP_PRODUCTS = 10
@@ -212,8 +215,12 @@ def _predict(
             f"(has {n} and {repeat_buyers})"
         )
         return model, nan, nan.copy(), nan.copy(), nan.copy()
+    fit = np.arange(n)
+    if n > MAX_FIT_CUSTOMERS:
+        fit = np.sort(np.random.default_rng(0).choice(n, MAX_FIT_CUSTOMERS, replace=False))
+        model["notes"].append(f"fitted on a random sample of {MAX_FIT_CUSTOMERS} of the {n} customers")
     try:
-        bgnbd = clv_model.bgnbd_fit(x, t_x, T)
+        bgnbd = clv_model.bgnbd_fit(x[fit], t_x[fit], T[fit])
     except ValueError as exc:
         model["notes"].append(f"BG/NBD not fitted: {exc}")
         return model, nan, nan.copy(), nan.copy(), nan.copy()
@@ -230,7 +237,7 @@ def _predict(
     spend = history.aov
     model["spend_source"] = "average order value"
     try:
-        gamma_gamma = clv_model.gamma_gamma_fit(x, history.repeat_value)
+        gamma_gamma = clv_model.gamma_gamma_fit(x[fit], history.repeat_value[fit])
         model["gamma_gamma"] = _rounded(gamma_gamma.as_dict())
         if gamma_gamma.q > 1.0:
             spend = clv_model.expected_spend(gamma_gamma, x, history.repeat_value)
@@ -519,8 +526,8 @@ def _profiles_payload(
     def orders_with(code: np.ndarray, n_codes: int, top: int) -> Any:
         """Top codes per segment by the number of orders holding them (each order counted once)."""
         ok = line_ok & (code >= 0)
-        pairs = np.column_stack([data.line_order[ok], code[ok]])
-        first = np.unique(pairs, axis=0, return_index=True)[1] if len(pairs) else np.zeros(0, np.int64)
+        key = data.line_order[ok] * max(n_codes, 1) + code[ok]  # one key per (order, code)
+        first = np.unique(key, return_index=True)[1]
         return top_counts(line_seg[ok][first], n, code[ok][first], n_codes, top=top)
 
     types = orders_with(line_type, len(type_labels), TOP)
@@ -623,12 +630,13 @@ def _transitions_payload(data: ShopData, c: Computation) -> dict[str, Any] | Non
         return None
     keys = list(c.table.keys)
     names = dict(zip(c.table.keys, c.table.names, strict=True))
-    for key in data.previous_segment:
+    previous_keys, previous_code = np.unique(data.previous_segment.astype(str), return_inverse=True)
+    for key in previous_keys.tolist():  # segments of the earlier table this one no longer has
         if key not in names:
-            names[str(key)] = str(key)
-            keys.append(str(key))
+            names[key] = key
+            keys.append(key)
     index = {key: i for i, key in enumerate(keys)}
-    before = np.array([index[str(k)] for k in data.previous_segment], dtype=np.int64)
+    before = np.array([index[k] for k in previous_keys.tolist()], dtype=np.int64)[previous_code.reshape(-1)]
     after = np.array([index[k] for k in c.table.keys], dtype=np.int64)[c.rows.segment]
     moves = segment_transitions(
         data.previous_customer,

@@ -357,9 +357,8 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
     )
     session.connection().exec_driver_sql("DROP TABLE IF EXISTS cvo_first_orders")
     in_first = np.isin(line_columns[0], first_order) & (line_columns[1] >= 0) & (line_columns[3] > 0)
-    pairs = np.unique(
-        np.column_stack([order_customer[position][in_first], line_columns[1][in_first]]), axis=0
-    )
+    width = int(line_columns[1].max(initial=0)) + 1  # (customer, product) pairs as one key
+    pairs = np.unique(order_customer[position][in_first] * width + line_columns[1][in_first])
     devices = fetch_columns(
         session,
         select(Order.customer_id, Order.device_type, func.count())
@@ -454,8 +453,8 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
         line_gross=line_columns[5],
         first_customer=attribution[0],
         first_attribution=dict(zip(ATTRIBUTION, attribution[1:], strict=True)),
-        first_product_customer=pairs[:, 0].astype(np.int64),
-        first_product=pairs[:, 1].astype(np.int64),
+        first_product_customer=pairs // width,
+        first_product=pairs % width,
         customer_id=customers[0],
         customer_country=country_code,
         customer_city=city_code,

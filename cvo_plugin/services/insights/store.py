@@ -159,6 +159,9 @@ def store_computation(
     with database.session() as session:
         rows = score_rows(snapshot_id, shop_id, computation)
         _write_scores(session.connection(), rows, lambda f, m: report(0.9 * f, m))
+        if session.connection().dialect.name == "postgresql":
+            # fresh statistics, so customer pages use the segment index from the first read
+            session.connection().exec_driver_sql("ANALYZE customer_scores")
         for kind, payload in computation.summaries.items():
             session.add(AnalyticsSummary(snapshot_id=snapshot_id, kind=kind, payload=payload))
 
