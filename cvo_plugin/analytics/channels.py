@@ -166,7 +166,8 @@ def classify_channels(
     landing_page: np.ndarray,
     source_name: np.ndarray,
 ) -> tuple[np.ndarray, list[str]]:
-    """Channel of many first orders: the rules run once per distinct combination of fields.
+    """Channel of many first orders: the rules run once per distinct combination of fields
+    (found by hashing, one dictionary lookup per order).
 
     Parameters
     ----------
@@ -187,16 +188,18 @@ def classify_channels(
     n = len(columns[0])
     if n == 0:
         return np.zeros(0, np.int64), []
-    text = [np.where(np.equal(c, None), "", c).astype(str) for c in columns]
-    combined = text[0]
-    for column in text[1:]:
-        combined = np.char.add(np.char.add(combined, "\x1f"), column)
-    distinct, inverse = np.unique(combined, return_inverse=True)
-    names = [classify_channel(*(part or None for part in value.split("\x1f"))) for value in distinct]
+    # Distinct combinations by hashing (no fixed-width string arrays: URLs can be long).
+    distinct: dict[tuple[object, ...], int] = {}
+    combination = np.fromiter(
+        (distinct.setdefault(fields, len(distinct)) for fields in zip(*columns, strict=True)),
+        np.int64,
+        count=n,
+    )
+    names = [classify_channel(*(str(v) if v else None for v in fields)) for fields in distinct]
     labels = sorted(set(names))
     position = {label: i for i, label in enumerate(labels)}
     per_distinct = np.array([position[name] for name in names], dtype=np.int64)
-    return per_distinct[inverse.reshape(-1)], labels
+    return per_distinct[combination], labels
 
 
 @dataclass(frozen=True)

@@ -314,3 +314,58 @@ def test_the_scheduler_finds_shops_due_for_their_nightly_computation(
         assert (shop_id, index) in due_work(now + timedelta(hours=25))
     finally:
         runtime.worker_settings.cache_clear()
+
+
+def test_channels_and_devices_from_platform_attribution(database: Database) -> None:
+    """Orders as a platform sync stores them: UTM fields, referrers, landing pages, devices."""
+    from decimal import Decimal
+
+    from cvo_plugin.ingest import Loader
+    from cvo_plugin.records import LineRecord, OrderRecord
+    from cvo_plugin.services.shops import get_or_create_shop
+
+    first_orders = {
+        "a": {"utm_source": "fb", "utm_medium": "paid", "device_type": "mobile"},
+        "b": {"referrer": "https://www.google.com/search?q=beans", "device_type": "desktop"},
+        "c": {"landing_page": "/products/beans?utm_source=newsletter&utm_medium=email" + "x" * 900},
+        "d": {"source_name": "web", "device_type": "mobile"},
+        "e": {"source_name": "pos"},
+    }
+    with database.session() as session:
+        shop = get_or_create_shop(session, "attribution.example", platform="shopify")
+        with Loader(session, shop.id) as loader:
+            for i, (customer, fields) in enumerate(first_orders.items()):
+                day = datetime(2024, 3, 1 + i, 10, tzinfo=UTC)
+                loader.add_orders([OrderRecord(f"{customer}1", day, customer_platform_id=customer, **fields)])
+                # a later order from elsewhere does not change the acquisition channel
+                later = OrderRecord(
+                    f"{customer}2",
+                    day + timedelta(days=20),
+                    customer_platform_id=customer,
+                    utm_source="tiktok",
+                    device_type="tablet",
+                )
+                loader.add_orders([later])
+                for order in (f"{customer}1", f"{customer}2"):
+                    loader.add_line(LineRecord(order, "beans", 1, Decimal("20.00")))
+            loader.merge()
+        shop_id = shop.id
+    run(database, shop_id, "2024-06-30")
+    got = scores(database, shop_id)
+    assert {k: v["channel"] for k, v in got.items()} == {
+        "a": "facebook",
+        "b": "organic",
+        "c": "email",
+        "d": "direct",
+        "e": "pos",
+    }
+    with database.session() as session:
+        segment = got["a"]["segment"]
+        profile = read.segment_profile(session, shop_id, segment)
+        devices = {d["name"]: d["orders"] for d in profile["devices"]}
+        members = [k for k, v in got.items() if v["segment"] == segment]
+        expected: dict[str, int] = {"tablet": len(members)}
+        for k in members:
+            if "device_type" in first_orders[k]:
+                expected[first_orders[k]["device_type"]] = expected.get(first_orders[k]["device_type"], 0) + 1
+        assert devices == expected

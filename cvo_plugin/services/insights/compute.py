@@ -14,7 +14,7 @@ Definitions are those of the analytics modules; the choices made here:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -29,7 +29,7 @@ from cvo_plugin.analytics.rfm import rfm_grid, rfm_scores
 from cvo_plugin.analytics.segments import SegmentTable
 from cvo_plugin.analytics.summaries import GroupSummary, group_summary
 from cvo_plugin.analytics.transitions import segment_transitions
-from cvo_plugin.services.insights.load import SECONDS_PER_DAY, ShopData, factorize, positions
+from cvo_plugin.services.insights.load import SECONDS_PER_DAY, ShopData, factorize, positions, take
 from cvo_plugin.services.insights.settings import DEFAULT_MARGIN, AnalyticsSettings
 from cvo_plugin.types import to_money
 
@@ -103,15 +103,13 @@ def compute(data: ShopData, settings: AnalyticsSettings, progress: Progress | No
     report = progress or (lambda fraction, message: None)
     table = settings.segment_table()
     report(0.0, "scoring customers")
-    done = completed_orders(data.order_cancelled, data.order_revenue) & (
-        data.order_customer >= 0
-    )  # no guests
+    done = completed_orders(data.order_cancelled, data.order_revenue)
+    done &= data.order_customer >= 0  # guests are not scored
     day = np.floor_divide(data.order_seconds, SECONDS_PER_DAY)
     history = customer_history(data.order_customer[done], day[done], data.order_revenue[done], data.as_of)
     # Money is scored in cents, so float noise in sums never splits customers who spent the same.
-    scores = rfm_scores(
-        history.recency_days, history.orders, np.round(history.revenue, 2), settings.rfm_scale
-    )
+    monetary_cents = np.round(history.revenue, 2)
+    scores = rfm_scores(history.recency_days, history.orders, monetary_cents, settings.rfm_scale)
     segment = table.assign(scores.r, scores.f, scores.m, settings.rfm_scale)
 
     margin, margin_source = _margin(data, settings)
@@ -169,7 +167,7 @@ def compute(data: ShopData, settings: AnalyticsSettings, progress: Progress | No
     summaries["transitions"] = _transitions_payload(data, computation)
     summaries["clv_by_segment"] = _clv_by_segment(computation)
     report(1.0, "computed")
-    return Computation(**{**computation.__dict__, "summaries": summaries})
+    return replace(computation, summaries=summaries)
 
 
 # --- margin and model ---------------------------------------------------------------------------
@@ -178,11 +176,7 @@ def compute(data: ShopData, settings: AnalyticsSettings, progress: Progress | No
 def _margin(data: ShopData, settings: AnalyticsSettings) -> tuple[float, str]:
     if settings.gross_margin is not None:
         return settings.gross_margin, "setting"
-    order = np.argsort(data.variant_id)
-    at = positions(data.variant_id[order], data.line_variant)
-    cost = (
-        np.where(at >= 0, data.variant_cost[order][np.maximum(at, 0)], np.nan) if len(order) else at * np.nan
-    )
+    cost = take(data.variant_cost, positions(data.variant_id, data.line_variant), np.nan)
     known = np.isfinite(cost) & (data.line_gross > 0)
     gross_known = float(data.line_gross[known].sum())
     gross_all = float(data.line_gross[data.line_gross > 0].sum())
@@ -467,14 +461,12 @@ def _profiles_payload(
     seg = c.rows.segment
 
     def segment_of(customer_ids: np.ndarray) -> np.ndarray:
-        at = history.index_of(customer_ids)
-        return np.where(at >= 0, seg[np.maximum(at, 0)] if len(seg) else -1, -1)
+        return take(seg, history.index_of(customer_ids), -1)
 
     # places of each scored customer
-    order = np.argsort(data.customer_id)
-    at = positions(data.customer_id[order], history.customer)
-    country = np.where(at >= 0, data.customer_country[order][np.maximum(at, 0)], -1) if len(order) else at
-    city = np.where(at >= 0, data.customer_city[order][np.maximum(at, 0)], -1) if len(order) else at
+    at = positions(data.customer_id, history.customer)
+    country = take(data.customer_country, at, -1)
+    city = take(data.customer_city, at, -1)
     countries = top_counts(seg, n, country, len(data.country_labels), top=TOP)
     cities = top_counts(seg, n, city, len(data.city_labels), top=TOP)
     channels = top_counts(seg, n, c.rows.channel, len(c.channel_labels), top=TOP)
@@ -505,22 +497,16 @@ def _profiles_payload(
 
     line_seg = segment_of(data.line_customer)
     line_ok = line_seg >= 0
-    p_order = np.argsort(data.product_id)
-    product_at = positions(data.product_id[p_order], data.line_product)
-    type_code, type_labels = factorize(data.product_type[p_order]) if len(p_order) else (np.zeros(0, int), [])
-    line_type = np.where(product_at >= 0, type_code[np.maximum(product_at, 0)] if len(type_code) else -1, -1)
-    product_titles = [
-        str(t or p)
-        for t, p in zip(data.product_title[p_order], data.product_platform_id[p_order], strict=True)
-    ]
-    v_order = np.argsort(data.variant_id)
-    variant_at = positions(data.variant_id[v_order], data.line_variant)
-    variant_product = positions(data.product_id[p_order], data.variant_product[v_order])
+    product_at = positions(data.product_id, data.line_product)
+    type_code, type_labels = factorize(data.product_type)
+    line_type = take(type_code, product_at, -1)
+    product_titles = [str(t or p) for t, p in zip(data.product_title, data.product_platform_id, strict=True)]
+    variant_at = positions(data.variant_id, data.line_variant)
     variant_names = [
         f"{product_titles[p] if p >= 0 else '?'} - {t}"
         if t and t != "Default Title"
         else (product_titles[p] if p >= 0 else "?")
-        for t, p in zip(data.variant_title[v_order], variant_product, strict=True)
+        for t, p in zip(data.variant_title, positions(data.product_id, data.variant_product), strict=True)
     ]
 
     def orders_with(code: np.ndarray, n_codes: int, top: int) -> Any:
@@ -563,8 +549,7 @@ def _profiles_payload(
 def _offers_payload(
     data: ShopData, history: CustomerHistory, historic: np.ndarray, margin: float
 ) -> dict[str, Any]:
-    order = np.argsort(data.product_id)
-    ids = data.product_id[order]
+    ids = data.product_id
     n_products = len(ids)
     if n_products == 0 or len(history) == 0:
         return {"min_customers": MIN_OFFER_CUSTOMERS, "price_threshold": None, "tripwires": [], "core": []}
@@ -596,8 +581,8 @@ def _offers_payload(
     def row(i: int) -> dict[str, Any]:
         return {
             "product_id": int(ids[i]),
-            "platform_id": str(data.product_platform_id[order][i]),
-            "title": str(data.product_title[order][i] or data.product_platform_id[order][i]),
+            "platform_id": str(data.product_platform_id[i]),
+            "title": str(data.product_title[i] or data.product_platform_id[i]),
             "price": money(stats.price[i]),
             "first_customers": int(stats.customers[i]),
             "repeat_rate_90d": ratio(stats.repeat_rate_90[i]),

@@ -127,16 +127,22 @@ def fetch_columns(session: Session, statement: Select[Any], kinds: Sequence[str]
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
 
 
-def _parse_rows(buffer: bytearray, row: np.dtype, parts: list[np.ndarray], header_done: bool) -> bool:
-    """Move the whole rows at the start of `buffer` into `parts` (after the header, first time)."""
+def _parse_rows(buffer: bytearray, row: np.dtype, columns: list[list[np.ndarray]], header_done: bool) -> bool:
+    """Move the whole rows at the start of `buffer` into per-column arrays (skipping the header)."""
     if not header_done:
         if len(buffer) < 19 or bytes(buffer[:11]) != _PGCOPY_HEADER:
             raise RuntimeError("unexpected COPY format from the database")
         del buffer[: 19 + int.from_bytes(buffer[15:19], "big")]
     whole = len(buffer) // row.itemsize * row.itemsize
     if whole:
-        parts.append(np.frombuffer(bytes(buffer[:whole]), dtype=row))
+        rows = np.frombuffer(bytes(buffer[:whole]), dtype=row)
         del buffer[:whole]
+        width = len(columns)
+        if np.any(rows["count"] != width) or any(np.any(rows[f"length{i}"] != 8) for i in range(width)):
+            raise RuntimeError("unexpected row layout in the COPY stream")
+        for i, parts in enumerate(columns):  # native byte order, so the block can be freed
+            value = rows[f"value{i}"]
+            parts.append(value.astype(value.dtype.newbyteorder("=")))
     return True
 
 
@@ -160,7 +166,7 @@ def _copy_numeric(session: Session, statement: Select[Any], kinds: Sequence[str]
     for i, kind in enumerate(kinds):
         fields += [(f"length{i}", ">i4"), (f"value{i}", ">i8" if kind == "i" else ">f8")]
     row = np.dtype(fields)
-    parts: list[np.ndarray] = []
+    columns: list[list[np.ndarray]] = [[] for _ in kinds]
     buffer = bytearray()
     header_done = False
     driver = session.connection().connection.driver_connection
@@ -169,15 +175,14 @@ def _copy_numeric(session: Session, statement: Select[Any], kinds: Sequence[str]
             for data in copy:  # one message per row: parse in blocks of about 1 MB
                 buffer += data
                 if len(buffer) >= 1 << 20:
-                    header_done = _parse_rows(buffer, row, parts, header_done)
-    _parse_rows(buffer, row, parts, header_done)
+                    header_done = _parse_rows(buffer, row, columns, header_done)
+    _parse_rows(buffer, row, columns, header_done)
     if bytes(buffer) != b"\xff\xff":  # the trailer
         raise RuntimeError("the COPY stream ended unexpectedly")
-    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=row)
-    lengths_ok = all(np.all(rows[f"length{i}"] == 8) for i in range(len(kinds)))
-    if not lengths_ok or np.any(rows["count"] != len(kinds)):
-        raise RuntimeError("unexpected row layout in the COPY stream")
-    return [rows[f"value{i}"].astype(np.int64 if kind == "i" else np.float64) for i, kind in enumerate(kinds)]
+    return [
+        np.concatenate(parts) if parts else np.zeros(0, np.int64 if kind == "i" else np.float64)
+        for parts, kind in zip(columns, kinds, strict=True)
+    ]
 
 
 def _as_array(values: Sequence[Any], kind: str) -> np.ndarray:
@@ -238,7 +243,7 @@ class ShopData:
     first_attribution: dict[str, np.ndarray]
     first_product_customer: np.ndarray
     first_product: np.ndarray
-    # customers' places
+    # customers' places (reference tables are sorted by id)
     customer_id: np.ndarray
     customer_country: np.ndarray
     customer_city: np.ndarray
@@ -267,6 +272,7 @@ class ShopData:
 
 Progress = Callable[[float, str], None]
 ATTRIBUTION = ("utm_source", "utm_medium", "referrer", "landing_page", "source_name")
+URL_CHARS = 512  # of referrers and landing pages: the host and the campaign parameters come first
 
 
 def _with_temporary_ids(session: Session, name: str, ids: np.ndarray) -> TableClause:
@@ -338,9 +344,8 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
         "iiiiff",
     )
     by_id = np.argsort(order_id)
-    at = positions(order_id[by_id], lines[0])
-    position = by_id[np.maximum(at, 0)] if len(by_id) else at
-    keep = (at >= 0) & (done[position] if len(by_id) else False)  # lines of completed orders in range
+    position = take(by_id, positions(order_id[by_id], lines[0]), -1)
+    keep = take(done, position, False)  # lines of completed orders in range
     position = position[keep]
     line_columns = [column[keep] for column in lines]
 
@@ -350,7 +355,14 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
     first_ids = _with_temporary_ids(session, "cvo_first_orders", first_order)
     attribution = fetch_columns(
         session,
-        select(Order.customer_id, *(getattr(Order, name) for name in ATTRIBUTION))
+        select(
+            Order.customer_id,
+            Order.utm_source,
+            Order.utm_medium,
+            func.substr(Order.referrer, 1, URL_CHARS),
+            func.substr(Order.landing_page, 1, URL_CHARS),
+            Order.source_name,
+        )
         .join(first_ids, first_ids.c.id == Order.id)
         .where(Order.shop_id == shop_id),
         "iooooo",
@@ -380,6 +392,7 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
         select(Customer.id, Customer.country, Customer.city).where(Customer.shop_id == shop_id),
         "ioo",
     )
+    customers = _by_id(customers)
     country_code, country_labels = factorize(customers[1])
     city_code, city_labels = factorize(customers[2])
     products = fetch_columns(
@@ -396,6 +409,7 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
         ),
         "iioF",
     )
+    products, variants = _by_id(products), _by_id(variants)
     spend = fetch_columns(
         session,
         select(MarketingSpend.channel, MarketingSpend.month, _money(MarketingSpend.amount)).where(
@@ -477,6 +491,20 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
         previous_segment=previous_rows[1],
         previous_monetary=previous_rows[2],
     )
+
+
+def take(values: np.ndarray, at: np.ndarray, missing: Any) -> np.ndarray:
+    """``values[at]``, with `missing` where `at` is -1 (what `positions` gives for unknown ids)."""
+    at = np.asarray(at, dtype=np.int64)
+    if len(values) == 0:
+        return np.full(len(at), missing, dtype=np.result_type(values.dtype, np.min_scalar_type(missing)))
+    return np.where(at >= 0, values[np.maximum(at, 0)], missing)
+
+
+def _by_id(columns: list[np.ndarray]) -> list[np.ndarray]:
+    """Rows of a reference table (first column: the id) sorted by id, for `positions`."""
+    order = np.argsort(columns[0], kind="stable")
+    return [column[order] for column in columns]
 
 
 def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
