@@ -115,13 +115,11 @@ def fetch_columns(session: Session, statement: Select[Any], kinds: Sequence[str]
     """
     if session.connection().dialect.name == "postgresql" and set(kinds) <= {"i", "f", "F"}:
         return _copy_numeric(session, statement, kinds)
-    chunks: list[list[np.ndarray]] = []
+    columns: list[list[np.ndarray]] = [[] for _ in kinds]
     for rows in _driver_rows(session, _compiled(session, statement)):
-        columns = list(zip(*rows, strict=True))
-        chunks.append([_as_array(column, kind) for column, kind in zip(columns, kinds, strict=True)])
-    if not chunks:
-        return [_as_array((), kind) for kind in kinds]
-    return [np.concatenate([chunk[i] for chunk in chunks]) for i in range(len(kinds))]
+        for parts, values, kind in zip(columns, zip(*rows, strict=True), kinds, strict=True):
+            parts.append(_as_array(values, kind))
+    return [_joined(parts, _as_array((), kind).dtype) for parts, kind in zip(columns, kinds, strict=True)]
 
 
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
@@ -180,9 +178,16 @@ def _copy_numeric(session: Session, statement: Select[Any], kinds: Sequence[str]
     if bytes(buffer) != b"\xff\xff":  # the trailer
         raise RuntimeError("the COPY stream ended unexpectedly")
     return [
-        np.concatenate(parts) if parts else np.zeros(0, np.int64 if kind == "i" else np.float64)
+        _joined(parts, np.int64 if kind == "i" else np.float64)
         for parts, kind in zip(columns, kinds, strict=True)
     ]
+
+
+def _joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    """One array from blocks, freeing the blocks as it goes (one column at a time in memory twice)."""
+    joined = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    parts.clear()
+    return joined
 
 
 def _as_array(values: Sequence[Any], kind: str) -> np.ndarray:
@@ -348,6 +353,7 @@ def load_shop_data(session: Session, shop: Shop, as_of: date, progress: Progress
     keep = take(done, position, False)  # lines of completed orders in range
     position = position[keep]
     line_columns = [column[keep] for column in lines]
+    del lines  # the unfiltered lines
 
     report(0.55, "reading first orders and devices")
     known = done & (order_customer >= 0)
