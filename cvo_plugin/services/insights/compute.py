@@ -256,11 +256,12 @@ def _channels(data: ShopData, history: CustomerHistory) -> tuple[np.ndarray, lis
     codes, labels = classify_channels(**data.first_attribution)
     spend_labels = {normalize_channel(c) or "unknown" for c in data.spend_channel}
     all_labels = sorted(set(labels) | spend_labels | {"unknown"})
-    remap = np.array([all_labels.index(label) for label in labels], dtype=np.int64)
     channel = np.full(len(history), all_labels.index("unknown"), np.int64)
-    at = history.index_of(data.first_customer)
-    found = at >= 0
-    channel[at[found]] = remap[codes[found]] if len(remap) else channel[at[found]]
+    if labels:
+        remap = np.array([all_labels.index(label) for label in labels], dtype=np.int64)
+        at = history.index_of(data.first_customer)
+        found = at >= 0
+        channel[at[found]] = remap[codes[found]]
     return channel, all_labels
 
 
