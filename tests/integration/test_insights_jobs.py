@@ -369,3 +369,15 @@ def test_channels_and_devices_from_platform_attribution(database: Database) -> N
             if "device_type" in first_orders[k]:
                 expected[first_orders[k]["device_type"]] = expected.get(first_orders[k]["device_type"], 0) + 1
         assert devices == expected
+
+
+def test_a_shop_without_completed_orders(database: Database, tmp_path: Path) -> None:
+    shop_id = make_shop(database, tmp_path)
+    result = run(database, shop_id, "2024-01-05")  # before the first order
+    assert result["customers"] == 0
+    with database.session() as session:
+        summary = read.segment_summary(session, shop_id)
+        assert summary["customers"] == 0 and summary["revenue"] == 0
+        assert all(s["customers"] == 0 and s["share_customers"] == 0 for s in summary["segments"])
+        assert read.segment_customers(session, shop_id, "champions").total == 0
+        assert read.summary(session, shop_id, "offers")["core"] == []
