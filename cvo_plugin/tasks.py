@@ -19,6 +19,7 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from cvo_plugin.models.shop import PLATFORMS
 from cvo_plugin.models.sync import JOB_ACTIVE_STATUSES, JobRun
 
 if TYPE_CHECKING:
@@ -27,8 +28,15 @@ if TYPE_CHECKING:
 
 # Job functions, by dotted path. A test imports every one of them.
 SCHEDULER_TICK = "jobs.schedule.tick"
+COMPUTE_SEGMENTS = "jobs.analytics.compute_segments"
 COMPUTE_CROSSSELL = "jobs.crosssell.compute_crosssell"
 WOOCOMMERCE_SYNC = "jobs.woocommerce.sync_shop"
+# Shopify connector: sync (backfill or incremental), webhook application, post-install setup.
+SHOPIFY_SYNC = "jobs.shopify.sync_shop"
+SHOPIFY_WEBHOOKS = "jobs.shopify.process_webhooks"
+SHOPIFY_AFTER_INSTALL = "jobs.shopify.after_install"
+SHOPIFY_KIND_WEBHOOKS = "shopify-webhooks"
+SHOPIFY_KIND_INSTALL = "shopify-install"
 
 QUEUE_SYNC = "sync"
 QUEUE_ANALYTICS = "analytics"
@@ -36,6 +44,7 @@ QUEUE_DEFAULT = "default"
 QUEUES = (QUEUE_SYNC, QUEUE_ANALYTICS, QUEUE_DEFAULT)
 
 TICK_INTERVAL_S = 300
+DAY_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,9 @@ class Periodic:
 
 # What runs on a schedule; each issue that adds periodic work adds its entry here.
 PERIODIC: list[Periodic] = [
+    Periodic(SHOPIFY_SYNC, "sync", QUEUE_SYNC, 15 * 60, ("shopify",)),
     Periodic(WOOCOMMERCE_SYNC, "sync", QUEUE_SYNC, 15 * 60, ("woocommerce",), timeout=6 * 3600),
+    Periodic(COMPUTE_SEGMENTS, "segments", QUEUE_ANALYTICS, DAY_S, PLATFORMS),  # nightly, every shop
 ]
 
 
@@ -68,23 +79,14 @@ class Step:
 
 
 # Everything `cvo compute SHOP` computes, in order; each analytics issue adds its step here.
-COMPUTE_STEPS: list[Step] = []
-COMPUTE_STEPS.append(Step(COMPUTE_CROSSSELL, "crosssell", QUEUE_ANALYTICS, "cross-sells"))
+COMPUTE_STEPS: list[Step] = [
+    Step(COMPUTE_SEGMENTS, "segments", QUEUE_ANALYTICS, "RFM segments, CLV, channels and offers"),
+    Step(COMPUTE_CROSSSELL, "crosssell", QUEUE_ANALYTICS, "cross-sells"),
+]
 
 # The sync job of each platform (`cvo sync`, the scheduler, the install flows), called as
 # `func(shop_id, full=False)`; each connector adds its entry here.
-SYNC_BY_PLATFORM: dict[str, str] = {"woocommerce": WOOCOMMERCE_SYNC}
-
-# Shopify connector: sync (backfill or incremental), webhook application, post-install setup.
-SHOPIFY_SYNC = "jobs.shopify.sync_shop"
-SHOPIFY_WEBHOOKS = "jobs.shopify.process_webhooks"
-SHOPIFY_AFTER_INSTALL = "jobs.shopify.after_install"
-SHOPIFY_KIND_WEBHOOKS = "shopify-webhooks"
-SHOPIFY_KIND_INSTALL = "shopify-install"
-SYNC_BY_PLATFORM["shopify"] = SHOPIFY_SYNC
-PERIODIC.append(
-    Periodic(SHOPIFY_SYNC, kind="sync", queue=QUEUE_SYNC, interval_s=15 * 60, platforms=("shopify",))
-)
+SYNC_BY_PLATFORM: dict[str, str] = {"shopify": SHOPIFY_SYNC, "woocommerce": WOOCOMMERCE_SYNC}
 
 ProgressListener = Callable[[float, str | None], None]
 

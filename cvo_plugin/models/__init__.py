@@ -11,6 +11,7 @@ from cvo_plugin.models.crosssell import (
     CrosssellSet,
 )
 from cvo_plugin.models.inbox import WebhookPayload
+from cvo_plugin.models.insights import AnalyticsSnapshot, AnalyticsSummary, CustomerScore, MarketingSpend
 from cvo_plugin.models.privacy import PrivacyRequest
 from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
@@ -23,9 +24,13 @@ __all__ = [
     "CrosssellProductStat",
     "CrosssellRecommendation",
     "CrosssellSet",
+    "AnalyticsSnapshot",
+    "AnalyticsSummary",
     "Customer",
+    "CustomerScore",
     "ImportRun",
     "JobRun",
+    "MarketingSpend",
     "Order",
     "OrderLine",
     "PrivacyRequest",
