@@ -280,16 +280,16 @@ def test_rq_worker_computes_segments(
     )
     queue = TaskQueue(settings, database, redis=redis)
     handles = enqueue_compute(queue, shop_id, as_of="2024-06-30")
-    assert [h.status for h in handles] == ["queued"]
-    assert enqueue_compute(queue, shop_id)[0].joined  # one run per shop at a time
+    assert [h.status for h in handles] == ["queued"] * len(handles)  # segments, then cross-sells
+    assert all(h.joined for h in enqueue_compute(queue, shop_id))  # one run per shop and kind at a time
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CVO_ENV", "testing")
-    runtime.worker_settings.cache_clear()
+    runtime.reset()
     try:
         SimpleWorker([queue.rq_queue(QUEUE_ANALYTICS)], connection=redis).work(burst=True)
     finally:
-        runtime.worker_settings.cache_clear()
+        runtime.reset()
     job = Job.fetch(handles[0].id, connection=redis)
     assert job.return_value()["customers"] == 4 and job.get_meta()["progress"] == 1.0
     assert scores(database, shop_id)["c1"]["rfm"] == (2, 3, 4)
