@@ -51,6 +51,8 @@ class Settings:
     woocommerce_ca_bundle: str | None = None
     instance_dir: str = "instance"
     max_request_bytes: int = 2 * 1024 * 1024
+    job_retry_intervals: tuple[int, ...] = (10, 60, 300)
+    data_retention_days: int | None = None
 
     @property
     def is_production(self) -> bool:
@@ -119,6 +121,8 @@ class Settings:
             woocommerce_ca_bundle=get("WOOCOMMERCE_CA_BUNDLE"),
             instance_dir=str(instance_dir),
             max_request_bytes=int(get("MAX_REQUEST_BYTES") or 2 * 1024 * 1024),
+            job_retry_intervals=_intervals(get("JOB_RETRY_INTERVALS")),
+            data_retention_days=_retention_days(get("DATA_RETENTION_DAYS")),
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -126,6 +130,32 @@ class Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)
+
+
+def _intervals(value: Any) -> tuple[int, ...]:
+    """`JOB_RETRY_INTERVALS`: seconds before each retry of a failed job (`10,60,300`; `0` for none)."""
+    if value is None:
+        return (10, 60, 300)
+    try:
+        parts = tuple(int(p) for p in str(value).split(",") if p.strip())
+    except ValueError:
+        raise ConfigError(f"JOB_RETRY_INTERVALS must be comma-separated seconds, not {value!r}.") from None
+    if any(p < 0 for p in parts):
+        raise ConfigError("JOB_RETRY_INTERVALS must not be negative.")
+    return () if parts == (0,) else parts
+
+
+def _retention_days(value: Any) -> int | None:
+    """`DATA_RETENTION_DAYS`: keep raw personal data this many days (unset: keep it)."""
+    if value is None:
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"DATA_RETENTION_DAYS must be a whole number of days, not {value!r}.") from None
+    if days < 1:
+        raise ConfigError("DATA_RETENTION_DAYS must be at least 1.")
+    return days
 
 
 def _development_token_key(instance_dir: Path) -> str:

@@ -37,6 +37,9 @@ SHOPIFY_WEBHOOKS = "jobs.shopify.process_webhooks"
 SHOPIFY_AFTER_INSTALL = "jobs.shopify.after_install"
 SHOPIFY_KIND_WEBHOOKS = "shopify-webhooks"
 SHOPIFY_KIND_INSTALL = "shopify-install"
+# Privacy: erase raw personal data older than the retention period (docs in services/retention.py).
+APPLY_RETENTION = "jobs.privacy.apply_retention"
+RETENTION_KIND = "retention"
 
 QUEUE_SYNC = "sync"
 QUEUE_ANALYTICS = "analytics"
@@ -64,6 +67,7 @@ PERIODIC: list[Periodic] = [
     Periodic(SHOPIFY_SYNC, "sync", QUEUE_SYNC, 15 * 60, ("shopify",)),
     Periodic(WOOCOMMERCE_SYNC, "sync", QUEUE_SYNC, 15 * 60, ("woocommerce",), timeout=6 * 3600),
     Periodic(COMPUTE_SEGMENTS, "segments", QUEUE_ANALYTICS, DAY_S, PLATFORMS),  # nightly, every shop
+    Periodic(APPLY_RETENTION, RETENTION_KIND, QUEUE_DEFAULT, DAY_S, PLATFORMS),  # daily, every shop
 ]
 
 
@@ -235,8 +239,6 @@ class TaskQueue:
             raise RuntimeError(f"could not claim a {kind} run for shop {shop_id}")
 
         if self.is_async:
-            from rq import Retry
-
             self.rq_queue(queue).enqueue_call(
                 func,
                 args=(shop_id, *args),
@@ -245,7 +247,7 @@ class TaskQueue:
                 timeout=timeout,
                 result_ttl=24 * 3600,
                 failure_ttl=7 * 24 * 3600,
-                retry=Retry(max=retries, interval=[10, 60, 300][:retries]) if retries else None,
+                retry=self._retry(retries),
                 meta={"progress": 0.0, "shop_id": shop_id, "kind": kind},
             )
             return JobHandle(run_id, kind, shop_id, "queued")
@@ -256,6 +258,15 @@ class TaskQueue:
         finally:
             current_inprocess_run.reset(token)
         return JobHandle(run_id, kind, shop_id, "finished", result=result)
+
+    def _retry(self, retries: int) -> Any:
+        """RQ's retry policy: up to `retries` more attempts, spaced by `JOB_RETRY_INTERVALS`."""
+        from rq import Retry
+
+        intervals = list(self.settings.job_retry_intervals)[:retries]
+        if not retries or not intervals:
+            return None
+        return Retry(max=retries, interval=intervals)
 
     # --- bookkeeping ----------------------------------------------------------------------
 

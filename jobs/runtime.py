@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 META_INTERVAL_S = 0.5
 ROW_INTERVAL_S = 5.0
+LOCK_WAIT_S = 10.0
+
+
+class RunConflict(RuntimeError):
+    """Another process is running this shop's job of the same kind right now."""
 
 
 @lru_cache(maxsize=1)
@@ -120,9 +126,56 @@ def _current_rq_job() -> Any:
     return get_current_job()
 
 
+def _lock_key(kind: str, shop_id: int) -> tuple[int, int]:
+    """The two int4 keys of the advisory lock of (kind, shop)."""
+    crc = zlib.crc32(kind.encode())
+    return (crc - (1 << 32) if crc >= 1 << 31 else crc), int(shop_id)
+
+
+@contextmanager
+def exclusive(database: Database, kind: str, shop_id: int, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock of (kind, shop) while the block runs; `RunConflict` when
+    another session holds it for longer than `wait_s`.
+
+    The lock lives on a connection of its own, so it ends with the process that holds it: a
+    worker killed with SIGKILL releases it, and the retry of its job can start. An orphaned
+    work-horse that still runs keeps it, so its retry waits rather than running alongside.
+    SQLite (one process, jobs in-process) needs no lock.
+    """
+    if database.engine.dialect.name != "postgresql":
+        yield
+        return
+    from sqlalchemy import text
+
+    key1, key2 = _lock_key(kind, shop_id)
+    with database.engine.connect() as conn:
+        deadline = time.monotonic() + wait_s
+        while not conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": key1, "b": key2}).scalar():
+            if time.monotonic() >= deadline:
+                conn.rollback()
+                raise RunConflict(f"another {kind} run of shop {shop_id} is still running")
+            time.sleep(0.2)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": key1, "b": key2})
+            conn.commit()
+
+
+def _will_retry(rq_job: Any) -> bool:
+    """Whether RQ will run this job again after the current attempt fails."""
+    return rq_job is not None and int(getattr(rq_job, "retries_left", 0) or 0) > 0
+
+
 @contextmanager
 def job_run(kind: str, shop_id: int) -> Iterator[RunContext]:
-    """Mark the run as running, yield its context, then record finished or failed."""
+    """Mark the run as running, yield its context, then record finished or failed.
+
+    The body runs under `exclusive(kind, shop)`: however many workers there are, one shop's job
+    of one kind never runs twice at once. A failed attempt that RQ will retry leaves the run
+    `queued` (still active, so nobody starts a second one) with the error of the attempt.
+    """
     inprocess = current_inprocess_run.get()
     rq_job = _current_rq_job()
     database = current_database()
@@ -133,6 +186,15 @@ def job_run(kind: str, shop_id: int) -> Iterator[RunContext]:
     else:  # called directly (a test, a shell): still recorded
         run_id, listener = new_run_id(kind, shop_id), None
 
+    with exclusive(database, kind, shop_id):
+        with _recorded(database, kind, shop_id, run_id, listener, rq_job) as context:
+            yield context
+
+
+@contextmanager
+def _recorded(
+    database: Database, kind: str, shop_id: int, run_id: str, listener: ProgressListener | None, rq_job: Any
+) -> Iterator[RunContext]:
     now = datetime.now(UTC)
     with database.session() as session:
         run = session.get(JobRun, run_id)
@@ -160,7 +222,10 @@ def job_run(kind: str, shop_id: int) -> Iterator[RunContext]:
         yield context
     except BaseException as exc:
         log.warning("job %s for shop %s failed: %s", kind, shop_id, type(exc).__name__)
-        context._update_row(status="failed", error=_describe(exc), finished_at=datetime.now(UTC))
+        if _will_retry(rq_job):
+            context._update_row(status="queued", error=f"attempt failed, retrying: {_describe(exc)}")
+        else:
+            context._update_row(status="failed", error=_describe(exc), finished_at=datetime.now(UTC))
         raise
     context.progress(1.0)
     context._update_row(status="finished", progress=1.0, finished_at=datetime.now(UTC))

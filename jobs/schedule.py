@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from cvo_plugin.job_recovery import recover_abandoned
 from cvo_plugin.models import JobRun, Shop
 from cvo_plugin.runtime import redis_client
 from cvo_plugin.tasks import PERIODIC, TaskQueue, schedule_tick
@@ -40,6 +41,8 @@ def due_work(now: datetime) -> list[tuple[int, int]]:
 def tick() -> int:
     """Enqueue what is due, schedule the next tick, and return how many jobs were enqueued."""
     settings = worker_settings()
+    if settings.redis_url:
+        recover_abandoned(redis_client(settings.redis_url))
     queue = TaskQueue(settings, current_database())
     now = datetime.now(UTC)
     enqueued = 0

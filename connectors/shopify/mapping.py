@@ -94,6 +94,23 @@ def clip(value: Any, limit: int) -> str | None:
     return text if len(text) <= limit else text[:limit]
 
 
+def currency_code(value: Any) -> str | None:
+    """An ISO 4217 code (three letters, upper-cased); anything else is None."""
+    text = value.strip().upper() if isinstance(value, str) else ""
+    return text if len(text) == 3 and text.isalpha() and text.isascii() else None
+
+
+def bounded_int(value: Any, limit: int = 2**31 - 1) -> int | None:
+    """A whole number within +-`limit` (a database integer); anything else is None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if -limit <= number <= limit else None
+
+
 def joined(values: Iterable[Any] | str | None, limit: int | None = None) -> str | None:
     """A list joined with ", " (a string is kept as it is); empty is None."""
     if values is None:
@@ -176,7 +193,7 @@ def order_from_graphql(node: Mapping[str, Any], line_nodes: Sequence[Mapping[str
         updated_at=parse_time(node.get("updatedAt")),
         cancelled_at=parse_time(node.get("cancelledAt")),
         financial_status=status.lower() if status else None,
-        currency=node.get("currencyCode"),
+        currency=currency_code(node.get("currencyCode")),
         discounts=shop_money(node.get("totalDiscountsSet")),
         shipping=shop_money(node.get("totalShippingPriceSet")),
         tax=shop_money(node.get("totalTaxSet")),
@@ -231,14 +248,14 @@ def order_from_rest(payload: Mapping[str, Any]) -> OrderBundle:
         updated_at=parse_time(payload.get("updated_at")),
         cancelled_at=parse_time(payload.get("cancelled_at")),
         financial_status=clip(payload.get("financial_status"), 32),
-        currency=payload.get("currency"),
+        currency=currency_code(payload.get("currency")),
         discounts=_rest_money(payload, "total_discounts"),
         shipping=shop_money(payload.get("total_shipping_price_set")),
         tax=_rest_money(payload, "total_tax"),
         total=_rest_money(payload, "total_price"),
         discount_codes=joined((d.get("code") for d in payload.get("discount_codes") or ()), 10_000),
         source_name=clip(payload.get("source_name"), 128),
-        referrer=payload.get("referring_site") or None,
+        referrer=clip(payload.get("referring_site"), 10_000),
         landing_page=landing,
         country=clip(address.get("country_code"), 64),
     )
@@ -381,7 +398,7 @@ def _variant(
         price=decimal(source.get("price")),
         compare_at_price=decimal(source.get(names["compare_at"])),
         cost=decimal(cost),
-        inventory_quantity=source.get(names["quantity"]),
+        inventory_quantity=bounded_int(source.get(names["quantity"])),
         available=available,
         updated_at=parse_time(source.get(names["updated"])),
     )

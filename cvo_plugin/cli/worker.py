@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from cvo_plugin.job_recovery import recover_abandoned
 from cvo_plugin.runtime import get_settings, redis_client
 from cvo_plugin.tasks import QUEUES, schedule_tick
 
@@ -26,6 +27,9 @@ def worker(queues: str, burst: bool, name: str | None) -> None:
     from rq import Queue, Worker
 
     redis = redis_client(settings.redis_url)
+    recovered = recover_abandoned(redis)
+    if recovered:
+        click.echo(f"handed {recovered} job(s) of dead workers back to RQ")
     schedule_tick(redis)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     rq_worker = Worker([Queue(q, connection=redis) for q in names], connection=redis, name=name)

@@ -38,7 +38,8 @@ def _find_customer(session: Session, shop_id: int, platform_id: str | None) -> C
     ).first()
 
 
-def _erase_orders(session: Session, shop_id: int, condition: Any) -> int:
+def erase_order_personal(session: Session, shop_id: int, condition: Any) -> int:
+    """Erase the personal fields (`ORDER_PERSONAL`) of the shop's orders matching `condition`."""
     values = dict.fromkeys(ORDER_PERSONAL)
     result = session.execute(
         update(Order)
@@ -68,9 +69,9 @@ def redact_customer(
         customer.accepts_marketing = None
         customer.redacted_at = now
         session.flush()
-        _erase_orders(session, shop_id, Order.customer_id == customer.id)
+        erase_order_personal(session, shop_id, Order.customer_id == customer.id)
     if order_ids:
-        _erase_orders(session, shop_id, Order.platform_id.in_(order_ids))
+        erase_order_personal(session, shop_id, Order.platform_id.in_(order_ids))
     if customer_platform_id:
         session.execute(
             update(PrivacyRequest)
@@ -109,7 +110,7 @@ def reapply_redactions(session: Session, shop_id: int) -> int:
     ).all()
     if not redacted:
         return 0
-    return _erase_orders(session, shop_id, Order.customer_id.in_(list(redacted)))
+    return erase_order_personal(session, shop_id, Order.customer_id.in_(list(redacted)))
 
 
 def _money(value: Any) -> str | None:

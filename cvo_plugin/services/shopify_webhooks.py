@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.shopify.mapping import (
@@ -160,6 +162,12 @@ def _newer(current: Any, candidate: Any) -> bool:
     return old is None or new is None or new >= old
 
 
+# What a malformed (but signed) payload raises while it is mapped: the delivery fails alone.
+UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, AssertionError, ArithmeticError)
+# What storing a value the database refuses raises (the staging writes through the driver).
+REFUSED = (DBAPIError, psycopg.Error, sqlite3.Error, *UNREADABLE)
+
+
 @dataclass
 class _Batch:
     """One transaction's worth of deliveries, reduced to what must be written."""
@@ -172,6 +180,8 @@ class _Batch:
     later: list[tuple[WebhookDelivery, dict[str, Any]]] = field(default_factory=list)
 
     def add_order(self, bundle: OrderBundle) -> None:
+        if bundle.order.created_at is None:
+            raise ValueError("the order has no created_at")
         key = bundle.order.platform_id
         current = self.orders.get(key)
         if _newer(current.order if current else None, bundle.order):
@@ -284,7 +294,7 @@ def _apply_batch(
             if not isinstance(data, dict):
                 raise ValueError("the body is not a JSON object")
             status = batch.add(delivery, data)
-        except (ValueError, KeyError, TypeError) as exc:
+        except UNREADABLE as exc:
             status = "failed"
             delivery.error = f"unreadable {delivery.topic} payload: {type(exc).__name__}: {exc}"[:1000]
         _settle(delivery, status, now, summary)
@@ -297,7 +307,15 @@ def _apply_batch(
     elif batch.refund_orders:
         for bundle in refunded:
             batch.add_order(bundle)
-    _write_commerce(session, shop_id, batch, summary)
+    try:
+        with session.begin_nested():
+            _write_commerce(session, shop_id, batch, ApplySummary())
+    except REFUSED:
+        # A signed but malformed delivery (a value the database refuses) must not hold up the
+        # rest: store them one at a time and fail only the ones the database refuses.
+        _write_one_by_one(session, shop_id, rows, refunded, now, summary)
+    else:
+        _count_written(batch, summary)
 
     ids = [payload.id for payload, _ in rows]
     for delivery, data in batch.later:
@@ -308,6 +326,56 @@ def _apply_batch(
         delivery.status = delivery.status if delivery.status == "failed" else "applied"
         delivery.processed_at = now
     session.execute(delete(WebhookPayload).where(WebhookPayload.id.in_(ids)))
+
+
+def _write_one_by_one(
+    session: Session,
+    shop_id: int,
+    rows: Sequence[Any],
+    refunded: list[OrderBundle] | str,
+    now: datetime,
+    summary: ApplySummary,
+) -> None:
+    written = (*ORDER_TOPICS, *PRODUCT_TOPICS, *CUSTOMER_TOPICS, "products/delete")
+    for payload, delivery in rows:
+        if delivery.status != "applied" or delivery.topic not in written:
+            continue
+        single = _Batch()
+        single.add(delivery, json.loads(payload.body))
+        _write_alone(session, shop_id, single, delivery, now, summary)
+    if not isinstance(refunded, str):
+        for bundle in refunded:
+            single = _Batch()
+            single.add_order(bundle)
+            _write_alone(session, shop_id, single, None, now, summary)
+
+
+def _write_alone(
+    session: Session,
+    shop_id: int,
+    single: _Batch,
+    delivery: WebhookDelivery | None,
+    now: datetime,
+    summary: ApplySummary,
+) -> None:
+    try:
+        with session.begin_nested():
+            _write_commerce(session, shop_id, single, ApplySummary())
+    except REFUSED as exc:
+        reason = type(getattr(exc, "orig", None) or exc).__name__
+        log.warning("a shopify webhook payload was refused by the database: %s", reason)
+        if delivery is not None:
+            delivery.error = f"{delivery.topic} payload refused by the database: {reason}"
+            _settle(delivery, "failed", now, summary)
+    else:
+        _count_written(single, summary)
+
+
+def _count_written(batch: _Batch, summary: ApplySummary) -> None:
+    summary.orders += len(batch.orders)
+    summary.customers += len(batch.customers)
+    summary.products += len(batch.products)
+    summary.deleted_products += len(batch.deleted_products)
 
 
 def _settle(delivery: WebhookDelivery, status: str, now: datetime, summary: ApplySummary) -> None:
@@ -342,10 +410,6 @@ def _write_commerce(session: Session, shop_id: int, batch: _Batch, summary: Appl
             .values(deleted_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
-    summary.orders += len(batch.orders)
-    summary.customers += len(batch.customers)
-    summary.products += len(batch.products)
-    summary.deleted_products += len(batch.deleted_products)
 
 
 def _keep_stored_costs(

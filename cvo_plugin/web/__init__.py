@@ -10,11 +10,13 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error handlers and the response headers."""
-    from cvo_plugin.web import csrf, errors, headers, health, shopify, woocommerce
+    from cvo_plugin.web import csrf, errors, headers, health, limits, openapi, shopify, woocommerce
 
     csrf.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(shopify.bp)
     app.register_blueprint(woocommerce.bp)

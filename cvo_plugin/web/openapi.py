@@ -1,0 +1,177 @@
+"""`GET /openapi.json`: an OpenAPI 3.0 description of the app's JSON APIs.
+
+Each blueprint with JSON routes adds its operations to `OPERATIONS` (path -> method -> operation);
+`tests/integration/security/test_openapi.py` fails when a JSON route of `app.url_map` is missing
+here, and fuzzes every operation described (schemathesis) for 5xx answers and undeclared statuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def error(description: str) -> dict[str, Any]:
+    """A response whose body is the JSON error `{"error", "message"}`."""
+    return _json(ERROR_REF, description)
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    """JSON error responses for `statuses` (with the refusals every route may give)."""
+    text = {
+        400: "Malformed request",
+        401: "Missing or invalid credentials",
+        403: "Credentials valid but not allowed",
+        404: "Unknown resource",
+        405: "Method not allowed",
+        413: "Request body too large",
+        503: "A service the app needs is unavailable",
+    }
+    return {str(s): error(text.get(s, "Error")) for s in sorted({*statuses, 413, 503})}
+
+
+JSON_OBJECT_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+HMAC_HEADER = {"in": "header", "required": False, "schema": {"type": "string"}}
+
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "database", "redis"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+                "database": {"type": "string"},
+                "redis": {"type": "string"},
+            },
+        },
+    },
+    "securitySchemes": {
+        "shopifyWebhookHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256"},
+        "wooWebhookSignature": {"type": "apiKey", "in": "header", "name": "X-WC-Webhook-Signature"},
+        "sessionToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
+    },
+}
+
+OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
+    "/healthz": {
+        "get": {
+            "summary": "State of the database and Redis, for load balancers",
+            "security": [],
+            "responses": {
+                "200": _json({"$ref": "#/components/schemas/Health"}, "The database answers"),
+                "503": _json({"$ref": "#/components/schemas/Health"}, "The database does not answer"),
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "summary": "This description",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI document")},
+        }
+    },
+    "/shopify/webhooks": {
+        "post": {
+            "summary": "Every Shopify webhook topic, compliance topics included",
+            "security": [{"shopifyWebhookHmac": []}],
+            "parameters": [
+                {"name": "X-Shopify-Topic", **HMAC_HEADER},
+                {"name": "X-Shopify-Shop-Domain", **HMAC_HEADER},
+                {"name": "X-Shopify-Webhook-Id", **HMAC_HEADER},
+            ],
+            "requestBody": JSON_OBJECT_BODY,
+            "responses": {
+                "200": _json(
+                    {"type": "object", "properties": {"status": {"type": "string"}}}, "Recorded, or ignored"
+                ),
+                **errors(400, 401),
+            },
+        }
+    },
+    "/shopify/token-exchange": {
+        "post": {
+            "summary": "The embedded admin's first load: the session token installs the shop",
+            "security": [{"sessionToken": []}],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["shop", "installed", "new"],
+                        "properties": {
+                            "shop": {"type": "string"},
+                            "installed": {"type": "boolean"},
+                            "new": {"type": "boolean"},
+                            "order_history_limited": {"type": "boolean"},
+                            "notice": {"type": "string", "nullable": True},
+                        },
+                    },
+                    "Installed",
+                ),
+                **errors(401, 403),
+            },
+        }
+    },
+    "/woocommerce/webhooks/{shop_key}": {
+        "post": {
+            "summary": "Every WooCommerce webhook topic (and the creation ping) of one store",
+            "security": [{"wooWebhookSignature": []}],
+            "parameters": [
+                {"name": "shop_key", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "X-WC-Webhook-Topic", **HMAC_HEADER},
+                {"name": "X-WC-Webhook-Delivery-ID", **HMAC_HEADER},
+            ],
+            "requestBody": JSON_OBJECT_BODY,
+            "responses": {
+                "200": _json(
+                    {"type": "object", "properties": {"status": {"type": "string"}}},
+                    "Applied, unchanged, duplicate, ignored or ping",
+                ),
+                **errors(400, 401, 404),
+            },
+        }
+    },
+    "/woocommerce/status": {
+        "get": {
+            "summary": "The signed-in store's sync progress",
+            "security": [{"sessionCookie": []}],
+            "responses": {"200": _json({"type": "object"}, "Progress"), **errors(401)},
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document of every JSON operation in `OPERATIONS`."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "CVO plugin backend",
+            "version": "1",
+            "description": 'Errors are JSON `{"error": code, "message": what to do}` with a fitting status.',
+        },
+        "paths": OPERATIONS,
+        "components": COMPONENTS,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI description of the JSON APIs."""
+    response = jsonify(document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
