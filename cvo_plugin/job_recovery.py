@@ -24,6 +24,12 @@ from cvo_plugin.tasks import QUEUES
 log = logging.getLogger(__name__)
 
 WORKER_KEY_PREFIX = "rq:worker:"
+SCHEDULER_KEY_PREFIX = "rq:scheduler:"
+SCHEDULER_LOCK_PREFIX = "rq:scheduler-lock:"
+# Delete a scheduler lock only if it still names the dead scheduler (another may have taken it).
+_RELEASE_IF_OWNER = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 
 
 def _process_exists(pid: int) -> bool:
@@ -47,11 +53,14 @@ def worker_is_gone(
     worker_name: str | None,
     hostname: str | None = None,
     process_exists: Callable[[int], bool] = _process_exists,
+    prefix: str = WORKER_KEY_PREFIX,
 ) -> bool:
-    """Whether the worker named `worker_name` no longer runs (unknown names count as gone)."""
+    """Whether the worker (or, with `prefix=SCHEDULER_KEY_PREFIX`, the scheduler) named
+    `worker_name` no longer runs: its registration is gone, or it was on this host and its
+    process no longer exists. Unknown names count as gone."""
     if not worker_name:
         return True
-    data = {_text(k): _text(v) for k, v in redis.hgetall(WORKER_KEY_PREFIX + worker_name).items()}
+    data = {_text(k): _text(v) for k, v in redis.hgetall(prefix + worker_name).items()}
     if not data:
         return True
     host = hostname if hostname is not None else socket.gethostname()
@@ -76,10 +85,27 @@ def abandoned_executions(redis: Redis, queues: Iterable[str] = QUEUES) -> list[t
     return found
 
 
+def release_dead_scheduler_locks(redis: Redis, queues: Iterable[str] = QUEUES) -> list[str]:
+    """Free the scheduler locks held by schedulers that are gone (queues whose lock was freed).
+
+    RQ's scheduler holds a lock per queue for a minute after its last refresh; a killed one
+    would leave scheduled jobs (retries, the scheduler tick) waiting until it expires.
+    """
+    freed = []
+    for name in queues:
+        owner = _text(redis.get(SCHEDULER_LOCK_PREFIX + name))
+        if owner and worker_is_gone(redis, owner, prefix=SCHEDULER_KEY_PREFIX):
+            if redis.eval(_RELEASE_IF_OWNER, 1, SCHEDULER_LOCK_PREFIX + name, owner):
+                freed.append(name)
+    return freed
+
+
 def recover_abandoned(redis: Redis, queues: Iterable[str] = QUEUES) -> int:
-    """Retry (or fail, without retries left) every started job whose worker is gone; how many."""
+    """Retry (or fail, without retries left) every started job whose worker is gone, and free
+    the scheduler locks of dead schedulers; returns how many jobs were handed back."""
     from rq.registry import StartedJobRegistry
 
+    release_dead_scheduler_locks(redis, queues)
     abandoned = abandoned_executions(redis, queues)
     for name, composite in abandoned:
         registry = StartedJobRegistry(name, connection=redis)

@@ -179,6 +179,13 @@ def schedule_tick(redis: Redis, now: datetime | None = None) -> bool:
     return True
 
 
+def job_modules() -> list[str]:
+    """The modules of every job function named here (workers import them once, before forking)."""
+    paths = [v for k, v in globals().items() if k.isupper() and isinstance(v, str) and v.startswith("jobs.")]
+    paths += [p.func for p in PERIODIC] + [s.func for s in COMPUTE_STEPS] + list(SYNC_BY_PLATFORM.values())
+    return sorted({path.rpartition(".")[0] for path in paths})
+
+
 def import_job(path: str) -> Callable[..., Any]:
     """The job function at dotted `path`."""
     module_name, _, attr = path.rpartition(".")

@@ -20,3 +20,15 @@ def explode(shop_id: int) -> None:
     """Fail with a message."""
     with job_run("explode", shop_id):
         raise ValueError("the data could not be read")
+
+
+def flaky(shop_id: int, attempts_file: str, fail_times: int) -> dict[str, int]:
+    """Fail the first `fail_times` attempts (each attempt appends a line to `attempts_file`)."""
+    with job_run("flaky", shop_id):
+        with open(attempts_file, "a") as stream:
+            stream.write("attempt\n")
+        with open(attempts_file) as stream:
+            attempt = len(stream.readlines())
+        if attempt <= fail_times:
+            raise ConnectionError(f"the store did not answer (attempt {attempt})")
+        return {"attempts": attempt}

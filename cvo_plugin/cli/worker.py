@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 
 from cvo_plugin.job_recovery import recover_abandoned
 from cvo_plugin.runtime import get_settings, redis_client
-from cvo_plugin.tasks import QUEUES, schedule_tick
+from cvo_plugin.tasks import QUEUES, job_modules, schedule_tick
 
 
 @click.command("worker")
@@ -24,8 +24,12 @@ def worker(queues: str, burst: bool, name: str | None) -> None:
         raise click.ClickException(
             "REDIS_URL is not set: without Redis, jobs run in-process and no worker is needed."
         )
+    import importlib
+
     from rq import Queue, Worker
 
+    for module in job_modules():  # once here rather than in every forked work-horse
+        importlib.import_module(module)
     redis = redis_client(settings.redis_url)
     recovered = recover_abandoned(redis)
     if recovered:
