@@ -246,17 +246,24 @@ class TaskQueue:
             raise RuntimeError(f"could not claim a {kind} run for shop {shop_id}")
 
         if self.is_async:
-            self.rq_queue(queue).enqueue_call(
-                func,
-                args=(shop_id, *args),
-                kwargs=kwargs,
-                job_id=run_id,
-                timeout=timeout,
-                result_ttl=24 * 3600,
-                failure_ttl=7 * 24 * 3600,
-                retry=self._retry(retries),
-                meta={"progress": 0.0, "shop_id": shop_id, "kind": kind},
-            )
+            from redis.exceptions import RedisError
+
+            try:
+                self.rq_queue(queue).enqueue_call(
+                    func,
+                    args=(shop_id, *args),
+                    kwargs=kwargs,
+                    job_id=run_id,
+                    timeout=timeout,
+                    result_ttl=24 * 3600,
+                    failure_ttl=7 * 24 * 3600,
+                    retry=self._retry(retries),
+                    meta={"progress": 0.0, "shop_id": shop_id, "kind": kind},
+                )
+            except RedisError as exc:
+                # Redis is down: the run must not stay "queued" with no job behind it.
+                self._mark_lost(run_id, f"could not be queued: Redis is unavailable ({type(exc).__name__})")
+                raise
             return JobHandle(run_id, kind, shop_id, "queued")
 
         token = current_inprocess_run.set(InProcessRun(self.database, run_id, listener, self.settings))
@@ -332,12 +339,14 @@ class TaskQueue:
         started = run.started_at or run.created_at
         return datetime.now(UTC) - started < timedelta(seconds=timeout)
 
-    def _mark_lost(self, run_id: str) -> None:
+    def _mark_lost(
+        self, run_id: str, error: str = "the worker stopped before the job finished (lost run)"
+    ) -> None:
         with self.database.session() as session:
             run = session.get(JobRun, run_id)
             if run is not None and run.status in JOB_ACTIVE_STATUSES:
                 run.status = "failed"
-                run.error = "the worker stopped before the job finished (lost run)"
+                run.error = error
                 run.finished_at = datetime.now(UTC)
 
     def progress(self, run_id: str) -> dict[str, Any] | None:

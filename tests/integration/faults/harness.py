@@ -162,6 +162,11 @@ class RedisServer:
         client.close()
         return self
 
+    def restart(self) -> RedisServer:
+        """Start again on the same port and data directory."""
+        self.kill()
+        return self.start()
+
     def kill(self) -> None:
         """SIGKILL the server (what is fsynced to the AOF survives)."""
         if self.process is not None and self.process.poll() is None:
