@@ -32,3 +32,29 @@ def flaky(shop_id: int, attempts_file: str, fail_times: int) -> dict[str, int]:
         if attempt <= fail_times:
             raise ConnectionError(f"the store did not answer (attempt {attempt})")
         return {"attempts": attempt}
+
+
+def sync_file(shop_id: int, path: str, intervals_key: str) -> dict[str, int]:
+    """A stand-in for a platform sync: store a lines-csv file through the write path (the same
+    file again changes nothing), record when it ran (a Redis list), then queue the shop's
+    computations as a real sync does."""
+    import json
+    import os
+
+    from cvo_plugin.models import Shop
+    from cvo_plugin.runtime import redis_client
+    from cvo_plugin.services.imports import import_orders
+    from cvo_plugin.tasks import TaskQueue, enqueue_compute
+    from jobs.runtime import current_settings
+
+    with job_run("sync", shop_id) as run:
+        started = time.time()
+        with run.database.session() as session:
+            shop = session.get(Shop, shop_id)
+            assert shop is not None
+            summary = import_orders(session, shop, path, "lines-csv")
+        settings = current_settings()
+        redis = redis_client(settings.redis_url or "")
+        redis.rpush(intervals_key, json.dumps([shop_id, started, time.time(), os.getpid()]))
+        enqueue_compute(TaskQueue(settings, run.database, redis=redis), shop_id)
+        return {"orders": summary.counts.orders}
