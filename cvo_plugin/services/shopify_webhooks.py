@@ -319,7 +319,12 @@ def _apply_batch(
 
     ids = [payload.id for payload, _ in rows]
     for delivery, data in batch.later:
-        _apply_later(session, shop_id, delivery, data, handlers, summary)
+        try:
+            with session.begin_nested():
+                _apply_later(session, shop_id, delivery, data, handlers, summary)
+        except REFUSED as exc:  # a malformed request: recorded as failed, the others go on
+            delivery.error = f"unreadable {delivery.topic} payload: {type(exc).__name__}"
+            _settle(delivery, "failed", now, summary)
         if summary.shop_deleted:
             session.expunge_all()  # the shop, its deliveries and their bodies are gone
             return

@@ -124,6 +124,11 @@ def receive(
         change = _Change.of(topic, payload)
     except MappingError as exc:
         raise WebhookRejected(400, "invalid_payload", f"The {topic} payload is not valid: {exc}.") from None
+    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        # A field of the wrong type or shape (signed, so from the store or a leaked secret).
+        raise WebhookRejected(
+            400, "invalid_payload", f"The {topic} payload is not valid: {type(exc).__name__} in a field."
+        ) from None
 
     delivery = WebhookDelivery(
         shop_id=shop.id,

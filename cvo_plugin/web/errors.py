@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -64,6 +64,17 @@ def init_app(app: Flask) -> None:
     def _database_down(exc: Exception) -> Response:
         log.error("database unavailable: %s", type(exc).__name__)
         return error_response("database_unavailable", "The database is unavailable; try again shortly.", 503)
+
+    @app.errorhandler(DataError)
+    def _refused_value(exc: DataError) -> Response:
+        # The database refused a value of the request (a NUL character, a number out of range):
+        # the request's transaction is rolled back, nothing of it is stored.
+        log.warning("a value was refused by the database: %s", type(exc.orig).__name__)
+        return error_response(
+            "unprocessable",
+            "A value in the request cannot be stored (a control character, or out of range).",
+            422,
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

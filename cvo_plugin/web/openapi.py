@@ -34,6 +34,7 @@ def errors(*statuses: int) -> dict[str, Any]:
         404: "Unknown resource",
         405: "Method not allowed",
         413: "Request body too large",
+        422: "A value cannot be stored (a control character, a number out of range)",
         503: "A service the app needs is unavailable",
     }
     return {str(s): error(text.get(s, "Error")) for s in sorted({*statuses, 413, 503})}
@@ -99,7 +100,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                 "200": _json(
                     {"type": "object", "properties": {"status": {"type": "string"}}}, "Recorded, or ignored"
                 ),
-                **errors(400, 401),
+                **errors(400, 401, 422),
             },
         }
     },
@@ -141,7 +142,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
                     {"type": "object", "properties": {"status": {"type": "string"}}},
                     "Applied, unchanged, duplicate, ignored or ping",
                 ),
-                **errors(400, 401, 404),
+                **errors(400, 401, 404, 422),
             },
         }
     },
