@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from cvo_plugin import create_app
