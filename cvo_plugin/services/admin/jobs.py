@@ -31,6 +31,11 @@ def _run(run: JobRun) -> dict[str, Any]:
         "created_at": run.created_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        "seconds": (
+            round((run.finished_at - (run.started_at or run.created_at)).total_seconds(), 1)
+            if run.finished_at is not None
+            else None
+        ),
     }
 
 
