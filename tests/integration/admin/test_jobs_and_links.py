@@ -89,3 +89,25 @@ def test_a_bad_spend_file_changes_nothing(app: Flask, database: Database, shops:
     assert good.status_code == 303
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(MarketingSpend)) == 1
+
+
+def test_failed_runs_and_syncs_say_what_went_wrong(app: Flask, database: Database, shops: AdminShops) -> None:
+    from datetime import UTC, datetime
+
+    from cvo_plugin.models import JobRun, SyncState
+
+    now = datetime.now(UTC)
+    with database.session() as session:
+        session.add(
+            JobRun(id="sync-failed-1", shop_id=shops.shop_id, kind="sync", func="jobs.x", queue="sync",
+                   status="failed", progress=0.3, error="The store refused the app's keys: connect it again.",
+                   args={}, created_at=now, started_at=now, finished_at=now)
+        )  # fmt: skip
+        session.add(
+            SyncState(shop_id=shops.shop_id, resource="orders", status="error", records_synced=1200,
+                      last_error="Shopify answered 401: reinstall the app.", last_success_at=now)
+        )  # fmt: skip
+    page = app.test_client().get("/admin/jobs", headers={"Authorization": f"Bearer {session_token()}"})
+    text = page.get_data(as_text=True)
+    assert "The store refused the app&#39;s keys: connect it again." in text
+    assert "Shopify answered 401: reinstall the app." in text and "1,200" in text
