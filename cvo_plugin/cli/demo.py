@@ -20,6 +20,7 @@ from cvo_plugin.cli.common import fraction_bar
 def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> None:
     """Build the bundled demo store, import it, compute everything and serve the admin."""
     from cvo_plugin import create_app, migrate
+    from cvo_plugin.cli.admin import admin_link
     from cvo_plugin.db import get_database
     from cvo_plugin.runtime import get_settings
     from cvo_plugin.services.demo import DEMO_SHOP, build_demo_store
@@ -63,6 +64,7 @@ def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> Non
         click.echo("")
         click.echo(f"demo shop: {DEMO_SHOP} (id {store.shop_id})")
         click.echo(f"health:    {settings.app_url}/healthz")
+        click.echo(f"admin:     {admin_link(DEMO_SHOP)}  (sign-in link: works once, 15 minutes)")
     if not no_serve:
         from werkzeug.serving import run_simple
 

@@ -1,5 +1,6 @@
 """Every model, imported here so that `Base.metadata` (and Alembic) sees all tables."""
 
+from cvo_plugin.models.admin import AdminLink
 from cvo_plugin.models.commerce import Customer, Order, OrderLine, Product, Variant
 from cvo_plugin.models.crosssell import (
     CrosssellBundle,
@@ -17,6 +18,7 @@ from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
 
 __all__ = [
+    "AdminLink",
     "CrosssellBundle",
     "CrosssellBundleItem",
     "CrosssellHide",

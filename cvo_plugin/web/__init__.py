@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error handlers and the response headers."""
-    from cvo_plugin.web import csrf, errors, headers, health, limits, openapi, shopify, woocommerce
+    from cvo_plugin.web import admin, csrf, errors, headers, health, limits, openapi, shopify, woocommerce
 
     csrf.init_app(app)
     errors.init_app(app)
@@ -20,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(shopify.bp)
     app.register_blueprint(woocommerce.bp)
+    admin.init_app(app)

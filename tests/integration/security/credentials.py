@@ -75,14 +75,19 @@ class _KeyApp:
         self.config = {"SECRET_KEY_FALLBACKS": None}
 
 
+CSRF = "csrf-token-of-the-test-sessions"
+
+
 def session_cookie(app: Flask, shop_id: int, secret_key: str | None = None, when: float | None = None) -> str:
-    """A Flask session cookie signed in to `shop_id` (with another key: forged; `when`: its age)."""
+    """A Flask session cookie signed in to `shop_id` (with another key: forged; `when`: its age),
+    holding the CSRF token `CSRF` (so a refusal is about the session, not a missing token)."""
+    from cvo_plugin.web.csrf import CSRF_SESSION_KEY
     from cvo_plugin.web.session import SESSION_SHOP_KEY
 
     serializer = app.session_interface.get_signing_serializer(  # type: ignore[attr-defined]
         _KeyApp(secret_key) if secret_key else app
     )
-    data = {SESSION_SHOP_KEY: shop_id, "_permanent": True}
+    data = {SESSION_SHOP_KEY: shop_id, "_permanent": True, CSRF_SESSION_KEY: CSRF}
     if when is None:
         return serializer.dumps(data)
     with signed_at(when):
@@ -120,20 +125,26 @@ class Scheme:
     def request(self, rule: Rule, method: str, case: str) -> dict[str, Any]:
         raise NotImplementedError
 
+    def requests(self, rule: Rule, method: str, case: str) -> list[dict[str, Any]]:
+        """Every request of a case (a scheme with several ways to carry a credential tries each)."""
+        return [self.request(rule, method, case)]
+
     def is_refused(self, response: Any, case: str) -> bool:
+        """Refused: a refusal status, or an answer that shows nothing of shop A and is no JSON
+        success (a redirect to sign in, the admin's page that fetches a session token first)."""
         if response.status_code in self.refused_statuses:
             return True
-        if response.status_code in (301, 302, 303, 307) and case != "other_shop":
-            return not self._leaks(response)
-        if case == "other_shop" and response.status_code < 400:
-            return not self._leaks(response)
-        return False
+        if self._leaks(response):
+            return False
+        if case == "other_shop":  # shop B's own credentials act on shop B; A stays out of reach
+            return True
+        return response.status_code < 400 and not (response.is_json and response.status_code < 300)
 
     def _leaks(self, response: Any) -> bool:
-        """Whether the answer shows anything of shop A."""
+        """Whether the answer shows any of shop A's private data (its customers, its name)."""
         body = response.get_data(as_text=True)
-        a = (self.tenants.shopify_a, self.tenants.woo_a)
-        return any(t.customer_email in body or t.domain in body for t in a)
+        shops_a = (self.tenants.shopify_a, self.tenants.woo_a)
+        return any(t.customer_email in body or t.private_name in body for t in shops_a)
 
 
 class ShopifyWebhookScheme(Scheme):
@@ -262,12 +273,10 @@ class CookieScheme(Scheme):
     def request(self, rule: Rule, method: str, case: str) -> dict[str, Any]:
         shop = self.tenants.woo_a if rule.rule.startswith("/woocommerce") else self.tenants.shopify_a
         cookie = self.cookie(case, shop)
-        query = {"shop": shop.domain}
-        return (
-            {"cookies": {"session": cookie}, "query_string": urlencode(query)}
-            if cookie
-            else {"query_string": urlencode(query)}
-        )
+        request: dict[str, Any] = {"query_string": urlencode({"shop": shop.domain})}
+        if cookie:
+            request.update(cookies={"session": cookie}, headers={"X-CSRF-Token": CSRF})
+        return request
 
 
 class ProxyScheme(Scheme):
@@ -295,16 +304,23 @@ class ProxyScheme(Scheme):
 
 
 class GenericScheme(Scheme):
-    """Every ambient credential at once: the admin's cookie session and the session token."""
+    """Every credential the admin accepts, each on its own: the cookie session, the session token
+    as `Authorization: Bearer`, and the session token as `id_token` in the query."""
 
     name = "cookie-or-session-token"
 
-    def request(self, rule: Rule, method: str, case: str) -> dict[str, Any]:
+    def requests(self, rule: Rule, method: str, case: str) -> list[dict[str, Any]]:
         cookie = CookieScheme(self.app, self.tenants).request(rule, method, case)
-        bearer = SessionTokenScheme(self.app, self.tenants).request(rule, method, case)
-        merged = dict(cookie)
-        merged["headers"] = {**bearer.get("headers", {})}
-        return merged
+        cookie.pop("query_string")  # `?shop=` alone asks for a session token (Shopify's admin)
+        tokens = SessionTokenScheme(self.app, self.tenants)
+        bearer = tokens.request(rule, method, case)
+        token = tokens.token(case)
+        shop = {"shop": self.tenants.shopify_a.domain}
+        query = {"query_string": urlencode({**shop, "id_token": token} if token else shop)}
+        return [cookie, {**bearer, "query_string": urlencode(shop)}, query]
+
+    def request(self, rule: Rule, method: str, case: str) -> dict[str, Any]:
+        return self.requests(rule, method, case)[0]
 
 
 SCHEMES: dict[str, type[Scheme]] = {

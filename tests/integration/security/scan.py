@@ -53,6 +53,24 @@ def rows_of_shop(database: Database, shop_id: int) -> dict[str, int]:
     return counts
 
 
+def shop_snapshot(database: Database, shop_ids: Iterable[int]) -> dict[str, list[str]]:
+    """Every row that belongs to one of `shop_ids` (tables with `shop_id`, and `shops`), as text."""
+    ids = list(shop_ids)
+    snapshot: dict[str, list[str]] = {}
+    with database.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            column = (
+                table.c.get("shop_id")
+                if "shop_id" in table.c
+                else (table.c.id if table.name == "shops" else None)
+            )
+            if column is None:
+                continue
+            rows = conn.execute(select(table).where(column.in_(ids))).all()
+            snapshot[table.name] = sorted(_as_text(tuple(r)) for r in rows)
+    return snapshot
+
+
 def leaks(text: str, needles: Iterable[str]) -> list[str]:
     """The needles that occur in `text`."""
     return [n for n in needles if n and n in text]

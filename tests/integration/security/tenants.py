@@ -31,6 +31,7 @@ class Tenant:
     webhook_secret: str = ""
     api_secret: str = ""
     customer_email: str = ""
+    private_name: str = ""
     customer_id: int = 0
     order_id: int = 0
 
@@ -53,12 +54,13 @@ def _add_shop(database: Database, platform: str, domain: str, active: bool = Tru
     webhook_secret = secrets.token_urlsafe(24)
     api_secret = f"cs_{secrets.token_hex(20)}"
     email = f"{MARKER}-{secrets.token_hex(3)}@example.com"
+    private_name = f"Private name {secrets.token_hex(4)} of {domain}"
     now = datetime.now(UTC)
     with database.session() as session:
         shop = Shop(
             platform=platform,
             domain=domain,
-            name=domain,
+            name=private_name,
             settings={"woocommerce": {"url": f"https://{domain}"}} if platform == "woocommerce" else {},
             is_active=active,
             access_token_enc=box.encrypt(token),
@@ -109,6 +111,7 @@ def _add_shop(database: Database, platform: str, domain: str, active: bool = Tru
             webhook_secret=webhook_secret,
             api_secret=api_secret,
             customer_email=email,
+            private_name=private_name,
             customer_id=customer.id,
             order_id=order.id,
         )

@@ -18,13 +18,21 @@ from werkzeug.routing import Rule
 
 from tests.conftest import table_snapshot
 from tests.integration.security.conftest import Secured
-from tests.integration.security.credentials import CASES, VALID, fill_path, scheme_for, session_cookie
+from tests.integration.security.credentials import CASES, CSRF, VALID, fill_path, scheme_for, session_cookie
+from tests.integration.security.scan import shop_snapshot
 
 # Routes anyone may call, each with the reason. Anything else must refuse bad credentials.
 PUBLIC: dict[str, str] = {
     "health.healthz": "load balancers probe it without credentials; it says only ok/unavailable per service",
     "openapi.openapi_json": "the description of the JSON APIs; holds no data",
     "static": "Flask's static files (stylesheets, scripts): public by nature, no data",
+    "admin.signin": (
+        "the one-time sign-in link: the token in the URL is the credential "
+        "(missing, forged, expired and used links: test_sign_in_links_are_checked)"
+    ),
+    "admin.signin_confirm": "redeems the one-time link in its form (as admin.signin), CSRF token needed",
+    "admin.signout": "ends the caller's own cookie session; SameSite=Lax keeps other sites' forms out",
+    "admin.signed_out": "a static page that says the session ended; no data",
     "woocommerce.connect": (
         "the form where a store owner types the store's API keys: those keys are the credentials, "
         "checked against the store (its POST needs the session's CSRF token: test_connect_form_needs_csrf)"
@@ -78,25 +86,28 @@ def test_public_routes_are_listed_with_a_reason_and_exist(app: Flask) -> None:
 
 def test_every_route_refuses_missing_forged_expired_and_other_shop_credentials(secured: Secured) -> None:
     app, database = secured.app, secured.database
-    before = table_snapshot(database)
+    shops_a = [secured.tenants.shopify_a.id, secured.tenants.woo_a.id]
+    before = shop_snapshot(database, shops_a)
     failures = []
     refusals: Counter[str] = Counter()
     for rule, method in secured_rules(app):
         scheme = scheme_for(rule)(app, secured.tenants)
         for case in CASES:
-            response = send(app, rule, method, scheme.request(rule, method, case))
-            where = f"{method} {rule.rule} [{scheme.name}: {case}] -> {response.status_code}"
-            assert response.status_code < 500, where
-            assert_security_headers(response, where)
-            if not scheme.is_refused(response, case):
-                failures.append(f"{where}: {response.get_data(as_text=True)[:200]}")
-                continue
-            if response.status_code >= 400 and response.is_json:
-                body = response.get_json()
-                assert set(body) >= {"error", "message"}, where
-            refusals[f"{rule.rule} {method}"] += 1
+            refused = True
+            for request in scheme.requests(rule, method, case):
+                response = send(app, rule, method, request)
+                where = f"{method} {rule.rule} [{scheme.name}: {case}] -> {response.status_code}"
+                assert response.status_code < 500, where
+                assert_security_headers(response, where)
+                if not scheme.is_refused(response, case):
+                    failures.append(f"{where}: {response.get_data(as_text=True)[:200]}")
+                    refused = False
+                elif response.status_code >= 400 and response.is_json:
+                    body = response.get_json()
+                    assert set(body) >= {"error", "message"}, where
+            refusals[f"{rule.rule} {method}"] += refused
     assert not failures, "accepted:\n" + "\n".join(failures)
-    assert table_snapshot(database) == before  # nothing written by any refused request
+    assert shop_snapshot(database, shops_a) == before  # nothing of shop A changed
     total = sum(refusals.values())
     assert total == len(secured_rules(app)) * len(CASES)
     print(f"\naccess matrix: {len(secured_rules(app))} route-methods x {len(CASES)} cases = {total} refused")
@@ -110,12 +121,16 @@ def test_genuine_credentials_are_accepted_by_every_scheme(secured: Secured) -> N
         if rule.endpoint in CALLS_THE_PLATFORM:
             continue
         scheme = scheme_for(rule)(app, secured.tenants)
-        response = send(app, rule, method, scheme.request(rule, method, VALID))
-        where = f"{method} {rule.rule} [{scheme.name}] -> {response.status_code}"
-        assert response.status_code < 400 and response.status_code not in scheme.refused_statuses, where
-        if response.status_code in (301, 302, 303, 307):
-            location = response.headers["Location"]
-            assert "connect" not in location and "login" not in location, where
+        for request in scheme.requests(rule, method, VALID):
+            response = send(app, rule, method, request)
+            where = f"{method} {rule.rule} [{scheme.name}] -> {response.status_code}"
+            assert response.status_code not in (401, 403) and response.status_code < 500, where
+            if response.status_code in (301, 302, 303, 307):
+                location = response.headers["Location"]
+                assert "connect" not in location and "signin" not in location, where
+            if response.status_code == 200 and response.mimetype == "text/html" and "/admin" in rule.rule:
+                body = response.get_data(as_text=True)
+                assert secured.tenants.shopify_a.private_name in body, where  # the admin of shop A
         checked += 1
     assert checked >= len(secured_rules(app)) - len(CALLS_THE_PLATFORM)
 
@@ -152,3 +167,32 @@ def test_strict_transport_security_behind_https(database_url: str, tmp_path: Any
                 assert_security_headers(response, rule.rule)
     finally:
         app.extensions["cvo"]["db"].dispose()
+
+
+def test_sign_in_links_are_checked(secured: Secured) -> None:
+    """The one-time link of `cvo admin-link`: missing, forged, expired or used links are refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from cvo_plugin.models import Shop
+    from cvo_plugin.services.admin.links import create_admin_link
+
+    database, a = secured.database, secured.tenants.shopify_a
+    with database.session() as session:
+        shop = session.get(Shop, a.id)
+        expired = create_admin_link(session, shop, now=datetime.now(UTC) - timedelta(hours=1))  # type: ignore[arg-type]
+        valid = create_admin_link(session, shop)  # type: ignore[arg-type]
+    before = shop_snapshot(database, [a.id])
+    client = secured.app.test_client()
+    for token in ("", "forged-" + valid[7:], expired):
+        response = client.get("/admin/signin", query_string={"token": token})
+        assert response.status_code == 401  # a page for /admin/... (JSON under /admin/api/)
+        client.set_cookie("session", session_cookie(secured.app, secured.tenants.shopify_b.id))
+        response = client.post("/admin/signin", data={"token": token, "csrf_token": CSRF})
+        assert response.status_code == 401
+    assert shop_snapshot(database, [a.id]) == before
+    page = client.get("/admin/signin", query_string={"token": valid})
+    assert page.status_code == 200 and a.private_name in page.get_data(as_text=True)
+    used = client.post("/admin/signin", data={"token": valid, "csrf_token": CSRF})
+    assert used.status_code == 303
+    again = secured.app.test_client().get("/admin/signin", query_string={"token": valid})
+    assert again.status_code == 401  # used once
