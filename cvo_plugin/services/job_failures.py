@@ -52,6 +52,9 @@ def failed_job_ids(redis: Any, queues: Iterable[str] = QUEUES) -> set[str]:
     return ids
 
 
+LOST_IN_WORKER = "the job failed in the worker without recording why (see the worker's log)"
+
+
 def reconcile_failed(session: Session, shop_id: int, failed_ids: Iterable[str]) -> int:
     """Mark failed the shop's still-active runs whose RQ job is in a failed-job registry."""
     ids = list(failed_ids)
@@ -62,7 +65,7 @@ def reconcile_failed(session: Session, shop_id: int, failed_ids: Iterable[str]) 
         .where(JobRun.shop_id == shop_id, JobRun.id.in_(ids), JobRun.status.in_(JOB_ACTIVE_STATUSES))
         .values(
             status="failed",
-            error="the job failed in the worker without recording why (see the worker's log)",
+            error=LOST_IN_WORKER,
             finished_at=datetime.now(UTC),
         )
         .execution_options(synchronize_session=False)

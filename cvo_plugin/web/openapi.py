@@ -156,6 +156,63 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# --- the admin's JSON (issue7: cvo_plugin/web/admin/api.py, docs/admin.md) ---------------------
+
+ADMIN_SECURITY = [{"sessionToken": []}, {"sessionCookie": []}]
+ANY_OBJECT = {"type": "object"}
+
+
+def _admin_get(summary: str, *params: dict[str, Any], missing: bool = False) -> dict[str, Any]:
+    """A GET of the admin API: the shop's session token (or cookie session), JSON back."""
+    statuses = (400, 401, 403, 404) if missing or params else (401, 403)
+    return {
+        "get": {
+            "summary": summary,
+            "security": ADMIN_SECURITY,
+            "parameters": list(params),
+            "responses": {"200": _json(ANY_OBJECT, "The data"), **errors(*statuses)},
+        }
+    }
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+OPERATIONS.update(
+    {
+        "/admin/api/summary": _admin_get("The dashboard: segments, RFM grid, CLV by segment", missing=True),
+        "/admin/api/segments/{key}": _admin_get("A segment's ideal-customer profile", _path("key")),
+        "/admin/api/segments/{key}/customers": _admin_get(
+            "One page of a segment's customers",
+            _path("key"),
+            _query("page", {"type": "integer"}),
+            _query("per_page", {"type": "integer"}),
+            _query("q", {"type": "string"}),
+            _query("sort", {"type": "string"}),
+        ),
+        "/admin/api/segments/{key}/transitions": _admin_get("Moves into and out of a segment", _path("key")),
+        "/admin/api/crosssells/{product_id}": _admin_get("A product's add-ons", _path("product_id")),
+        "/admin/api/channels": _admin_get("CAC, CLV and LTV:CAC per channel"),
+        "/admin/api/offers": _admin_get("First-purchase products", missing=True),
+        "/admin/api/jobs": _admin_get("Active runs, recent runs, failed runs, syncs and imports"),
+        "/admin/api/jobs/{run_id}": _admin_get("One of the shop's runs", _path("run_id")),
+        "/admin/api/settings": _admin_get("Analytics, cross-sell and storefront settings"),
+        "/admin/api/recompute": {
+            "post": {
+                "summary": "Start every computation (joins a run already going)",
+                "security": ADMIN_SECURITY,
+                "responses": {"202": _json(ANY_OBJECT, "The runs started or joined"), **errors(401, 403)},
+            }
+        },
+    }
+)
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI document of every JSON operation in `OPERATIONS`."""
     return {

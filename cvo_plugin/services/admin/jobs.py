@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cvo_plugin.models import ImportRun, JobRun, SyncState
 from cvo_plugin.models.sync import JOB_ACTIVE_STATUSES
+from cvo_plugin.services.job_failures import LOST_IN_WORKER, failed_job_ids
 from cvo_plugin.tasks import COMPUTE_STEPS, TaskQueue
 
 RECENT_RUNS = 20
@@ -40,14 +41,23 @@ def _run(run: JobRun) -> dict[str, Any]:
 
 
 def jobs_status(session: Session, queue: TaskQueue, shop_id: int) -> dict[str, Any]:
-    """Active runs (progress live from `job.meta` on RQ), the latest finished ones, syncs and imports."""
-    active = []
+    """Active runs (progress live from `job.meta` on RQ), the latest finished ones, syncs and imports.
+
+    A run still marked active whose job is in RQ's failed-job registry (its worker died before it
+    could record the failure) is shown as failed (`failed`: every failed run listed).
+    """
+    rq_failed = failed_job_ids(queue.redis) if queue.redis is not None else set()
+    active, lost = [], []
     for run in session.scalars(
         select(JobRun)
         .where(JobRun.shop_id == shop_id, JobRun.status.in_(JOB_ACTIVE_STATUSES))
         .order_by(JobRun.created_at)
     ):
         row = _run(run)
+        if run.id in rq_failed:
+            row.update(status="failed", error=LOST_IN_WORKER)
+            lost.append(row)
+            continue
         live = queue.progress(run.id)
         if live is not None:
             row.update(status=live["status"], progress=live["progress"], message=live["message"])
@@ -90,7 +100,9 @@ def jobs_status(session: Session, queue: TaskQueue, shop_id: int) -> dict[str, A
             .limit(10)
         )
     ]
-    return {"active": active, "recent": recent, "syncs": syncs, "imports": imports}
+    recent = lost + recent
+    failed = [row for row in recent if row["status"] == "failed"]
+    return {"active": active, "recent": recent, "failed": failed, "syncs": syncs, "imports": imports}
 
 
 def job_run(session: Session, queue: TaskQueue, shop_id: int, run_id: str) -> dict[str, Any] | None:

@@ -111,3 +111,34 @@ def test_failed_runs_and_syncs_say_what_went_wrong(app: Flask, database: Databas
     text = page.get_data(as_text=True)
     assert "The store refused the app&#39;s keys: connect it again." in text
     assert "Shopify answered 401: reinstall the app." in text and "1,200" in text
+
+
+@pytest.mark.redis
+def test_failed_runs_from_rq_are_shown_failed_with_their_error(
+    database_url: str, database: Database, shops: AdminShops, redis_url: str, tmp_path: Path
+) -> None:
+    """A run whose worker died before recording the failure (it is only in RQ's failed-job
+    registry) is shown failed, with what to do, on the jobs page and in `/admin/api/jobs`."""
+    from rq.registry import FailedJobRegistry
+
+    from cvo_plugin.services.job_failures import LOST_IN_WORKER
+
+    app = create_app(app_overrides(database_url, tmp_path / "instance", REDIS_URL=redis_url))
+    try:
+        with app.app_context():
+            queue = TaskQueue(app.extensions["cvo"]["settings"], app.extensions["cvo"]["db"])
+            handle = queue.enqueue(COMPUTE_SEGMENTS, shops.shop_id, kind="segments", queue=QUEUE_ANALYTICS)
+        redis = Redis.from_url(redis_url)
+        job = Job.fetch(handle.id, connection=redis)
+        job.get_status()
+        FailedJobRegistry(QUEUE_ANALYTICS, connection=redis).add(job, exc_string="work-horse terminated")
+        auth = {"Authorization": f"Bearer {session_token()}"}
+        client = app.test_client()
+        state = client.get("/admin/api/jobs", headers=auth).get_json()
+        assert handle.id not in [r["id"] for r in state["active"]]
+        (failed,) = [r for r in state["failed"] if r["id"] == handle.id]
+        assert failed["status"] == "failed" and failed["error"] == LOST_IN_WORKER
+        page = client.get("/admin/jobs", headers=auth).get_data(as_text=True)
+        assert "failed" in page and "without recording why" in page
+    finally:
+        app.extensions["cvo"]["db"].dispose()
