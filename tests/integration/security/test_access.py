@@ -90,12 +90,14 @@ def test_every_route_refuses_missing_forged_expired_and_other_shop_credentials(s
     before = shop_snapshot(database, shops_a)
     failures = []
     refusals: Counter[str] = Counter()
+    sent = 0
     for rule, method in secured_rules(app):
         scheme = scheme_for(rule)(app, secured.tenants)
         for case in CASES:
             refused = True
             for request in scheme.requests(rule, method, case):
                 response = send(app, rule, method, request)
+                sent += 1
                 where = f"{method} {rule.rule} [{scheme.name}: {case}] -> {response.status_code}"
                 assert response.status_code < 500, where
                 assert_security_headers(response, where)
@@ -110,7 +112,8 @@ def test_every_route_refuses_missing_forged_expired_and_other_shop_credentials(s
     assert shop_snapshot(database, shops_a) == before  # nothing of shop A changed
     total = sum(refusals.values())
     assert total == len(secured_rules(app)) * len(CASES)
-    print(f"\naccess matrix: {len(secured_rules(app))} route-methods x {len(CASES)} cases = {total} refused")
+    pairs = len(secured_rules(app))
+    print(f"\naccess matrix: {pairs} route-methods x {len(CASES)} cases = {total} refused ({sent} requests)")
 
 
 def test_genuine_credentials_are_accepted_by_every_scheme(secured: Secured) -> None:
