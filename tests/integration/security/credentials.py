@@ -283,7 +283,7 @@ class ProxyScheme(Scheme):
     """Shopify's app proxy `signature` over the query (shop, timestamp, path_prefix ...)."""
 
     name = "shopify-app-proxy-signature"
-    refused_statuses = (401, 403)
+    refused_statuses = (401, 403, 404)
 
     def request(self, rule: Rule, method: str, case: str) -> dict[str, Any]:
         a, b = self.tenants.shopify_a, self.tenants.shopify_b
@@ -300,7 +300,35 @@ class ProxyScheme(Scheme):
             key = FORGED_SECRET if case == "forged" else API_SECRET
             signature = hmac.new(key.encode(), proxy_message(params).encode(), hashlib.sha256)
         params["signature"] = [signature.hexdigest()]
-        return {"path": fill_path(rule, {}), "query_string": urlencode(params, doseq=True)}
+        request: dict[str, Any] = {"path": fill_path(rule, {}), "query_string": urlencode(params, doseq=True)}
+        if method == "POST":
+            request["json"] = {"events": []}
+        return request
+
+
+class WidgetScheme(Scheme):
+    """The storefront widget's direct API: the shop named by its public key (published in the
+    storefront, so not a secret) and the browser's `Origin`, which must be one of the shop's
+    storefronts. Forged: a key no shop has; expired: the key of a disconnected shop; other
+    shop: shop A's key used from shop B's storefront."""
+
+    name = "widget-public-key-and-origin"
+    refused_statuses = (400, 403, 404)
+
+    def request(self, rule: Rule, method: str, case: str) -> dict[str, Any]:
+        a, b, gone = self.tenants.shopify_a, self.tenants.shopify_b, self.tenants.woo_gone
+        key = {"valid": a.public_key, "forged": "pk_" + secrets.token_urlsafe(18), "expired": gone.public_key}
+        params = {"product_id": "1"}
+        if case in key:
+            params["shop"] = key[case]
+        elif case == "other_shop":
+            params["shop"] = a.public_key
+        request: dict[str, Any] = {"query_string": urlencode(params)}
+        if case == "other_shop":
+            request["headers"] = {"Origin": f"https://{b.domain}"}
+        if method == "POST":
+            request["json"] = {"events": []}
+        return request
 
 
 class GenericScheme(Scheme):
@@ -332,7 +360,7 @@ SCHEMES: dict[str, type[Scheme]] = {
     "woocommerce.status": CookieScheme,
     "woocommerce.connected": CookieScheme,
 }
-PREFIX_SCHEMES: list[tuple[str, type[Scheme]]] = [("/proxy", ProxyScheme)]
+PREFIX_SCHEMES: list[tuple[str, type[Scheme]]] = [("/proxy", ProxyScheme), ("/widget/v1/", WidgetScheme)]
 
 
 def scheme_for(rule: Rule) -> type[Scheme]:
