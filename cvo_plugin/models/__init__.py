@@ -15,6 +15,7 @@ from cvo_plugin.models.insights import AnalyticsSnapshot, AnalyticsSummary, Cust
 from cvo_plugin.models.privacy import PrivacyRequest
 from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
+from cvo_plugin.models.widget import SegmentTagState, SegmentTagWrite, WidgetEvent
 
 __all__ = [
     "CrosssellBundle",
@@ -35,9 +36,12 @@ __all__ = [
     "OrderLine",
     "PrivacyRequest",
     "Product",
+    "SegmentTagState",
+    "SegmentTagWrite",
     "Shop",
     "SyncState",
     "Variant",
     "WebhookDelivery",
     "WebhookPayload",
+    "WidgetEvent",
 ]
