@@ -131,8 +131,9 @@ def record_events(
             insert(WidgetEvent)
             .values(list(rows.values()))
             .on_conflict_do_nothing(index_elements=["shop_id", "dedup_key"])
+            .returning(WidgetEvent.id)
         )
-        stored = session.execute(statement).rowcount or 0
+        stored = len(session.execute(statement).all())
     accepted = len(events) - dropped
     return EventReceipt(len(events), stored, accepted - stored, dropped)
 
