@@ -89,9 +89,7 @@ def aov_lift(exposed: np.ndarray, holdout: np.ndarray, confidence: float = 0.95)
     var_e, var_h = float(x_e.var(ddof=1)), float(x_h.var(ddof=1))
     se2_e, se2_h = var_e / n_e, var_h / n_h
     se = float(np.sqrt(se2_e + se2_h))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dof = (se2_e + se2_h) ** 2 / (se2_e**2 / (n_e - 1) + se2_h**2 / (n_h - 1))
-    if not np.isfinite(dof) or se == 0.0:
+    if se == 0.0:
         # Both arms constant: the difference is known exactly.
         return AovLift(
             n_e,
@@ -105,6 +103,7 @@ def aov_lift(exposed: np.ndarray, holdout: np.ndarray, confidence: float = 0.95)
             confidence,
             1.0 if difference == 0 else 0.0,
         )
+    dof = (se2_e + se2_h) ** 2 / (se2_e**2 / (n_e - 1) + se2_h**2 / (n_h - 1))
     t = float(stats.t.ppf(0.5 + confidence / 2.0, dof))
     difference_ci = (difference - t * se, difference + t * se)
     p_value = float(2.0 * stats.t.sf(abs(difference) / se, dof))
