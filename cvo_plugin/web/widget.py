@@ -244,8 +244,7 @@ def _direct_shop() -> WidgetShop:
     if shop is None or not shop.active:
         raise _error("unknown_shop", "No shop has this widget key; copy it again from the app.", 404)
     origin = request.headers.get("Origin")
-    same_origin = origin == request.host_url.rstrip("/")
-    if origin and not same_origin and origin.lower() not in shop.origins:
+    if origin and origin.lower() not in shop.origins and origin != request.host_url.rstrip("/"):
         raise _error("origin_not_allowed", "This page's origin is not one of the shop's storefronts.", 403)
     return shop
 
