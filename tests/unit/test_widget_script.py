@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,3 +23,26 @@ def test_the_script_is_under_15_kb_gzipped_and_loads_nothing_else() -> None:
 
 def test_the_theme_extension_ships_the_same_script() -> None:
     assert (EXTENSION / "assets" / "cvo-widget.js").read_bytes() == SCRIPT.read_bytes()
+
+
+def _schema(block: str) -> dict[str, object]:
+    text = (EXTENSION / "blocks" / block).read_text()
+    return json.loads(text.split("{% schema %}", 1)[1].split("{% endschema %}", 1)[0])
+
+
+def test_the_theme_extension_declares_an_app_block_and_an_app_embed_with_merchant_settings() -> None:
+    config = tomllib.loads((EXTENSION / "shopify.extension.toml").read_text())
+    assert config["type"] == "theme" and config["name"]
+    block = _schema("frequently_bought_together.liquid")
+    assert block["target"] == "section" and block["enabled_on"] == {"templates": ["product"]}
+    embed = _schema("cart_addons.liquid")
+    assert embed["target"] == "body"
+    for schema in (block, embed):
+        settings = {s["id"]: s for s in schema["settings"]}  # type: ignore[attr-defined]
+        assert {"title", "items", "layout"} <= set(settings)
+        assert settings["items"]["type"] == "range" and settings["items"]["max"] == 10
+        assert {o["value"] for o in settings["layout"]["options"]} == {"list", "grid"}
+    for name in ("frequently_bought_together.liquid", "cart_addons.liquid"):
+        text = (EXTENSION / "blocks" / name).read_text()
+        assert "{{ 'cvo-widget.js' | asset_url }}" in text and "/apps/cvo" in text
+        assert "block.settings.title | escape" in text

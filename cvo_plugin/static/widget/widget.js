@@ -380,8 +380,20 @@
     );
   }
 
+  function place(box) {
+    /* An app embed renders at the end of the page: move it after the element it names. */
+    var anchor = null;
+    try {
+      anchor = box.dataset.cvoAnchor && document.querySelector(box.dataset.cvoAnchor);
+    } catch (e) {
+      anchor = null;
+    }
+    if (anchor && anchor.parentNode) anchor.parentNode.insertBefore(box, anchor.nextSibling);
+  }
+
   function load(box) {
     var placement = box.dataset.cvoPlacement || "product";
+    place(box);
     var ids = placement === "cart" ? cartProducts(box) : Promise.resolve([box.dataset.cvoProduct]);
     return ids
       .then(function (products) {
