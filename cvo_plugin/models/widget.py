@@ -16,15 +16,12 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cvo_plugin.db import Base
+from cvo_plugin.models.commerce import shop_fk
 from cvo_plugin.types import BigId, UTCDateTime, intpk
 
 EVENT_KINDS = ("impression", "click", "add_to_cart")
 PLACEMENTS = ("product", "cart")
 ARMS = ("exposed", "holdout")
-
-
-def _shop_fk() -> Mapped[int]:
-    return mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"))
 
 
 class WidgetEvent(Base):
@@ -37,7 +34,7 @@ class WidgetEvent(Base):
     )
 
     id: Mapped[intpk]
-    shop_id: Mapped[int] = _shop_fk()
+    shop_id: Mapped[int] = shop_fk()
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))
     placement: Mapped[str] = mapped_column(String(16))
@@ -67,7 +64,7 @@ class SegmentTagWrite(Base):
     __table_args__ = (Index("ix_segment_tag_writes_shop_written", "shop_id", "written_at"),)
 
     id: Mapped[intpk]
-    shop_id: Mapped[int] = _shop_fk()
+    shop_id: Mapped[int] = shop_fk()
     run_id: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[int] = mapped_column(BigId)
     customer_platform_id: Mapped[str] = mapped_column(String(64))

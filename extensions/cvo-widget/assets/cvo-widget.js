@@ -288,7 +288,8 @@
       li.appendChild(label);
       if (item.url && !row.self) {
         var link = el("a", "cvo-link", "View");
-        link.href = item.url;
+        /* Store-relative links follow the locale root (Shopify) or the storefront's base. */
+        link.href = item.url.charAt(0) === "/" && item.url.charAt(1) !== "/" ? root + item.url.slice(1) : item.url;
         link.setAttribute("aria-label", "View " + item.title);
         link.addEventListener("click", function () {
           beacon([{ kind: "click", placement: placement, source: data.source, product: item.product_id }]);

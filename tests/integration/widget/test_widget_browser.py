@@ -47,6 +47,11 @@ def test_the_block_renders_from_the_api_and_adds_everything_in_one_request(
         label = page.locator(f"label[for='{box.get_attribute('id')}']")
         assert label.count() == 1 and label.inner_text()
     assert page.locator(f"{BLOCK} s").all_inner_texts() == ["$14.00"]
+    # Product links follow the storefront's root.
+    assert (
+        page.get_by_role("link", name="View Paper Filters").get_attribute("href")
+        == "/demo/store/products/filters"
+    )
 
     # The total follows the check boxes: 29 + 7 + 79 + 149, then without the kettle.
     assert total_text(page) == "$264.00"
