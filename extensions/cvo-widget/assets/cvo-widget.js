@@ -151,35 +151,26 @@
     });
   }
 
-  function remember(key, value) {
-    var s = store();
-    try {
-      if (s) s.setItem(key, value);
-    } catch (e) {
-      /* ignore */
-    }
-  }
-
   function cartAttributes(arm, added) {
-    /* Shopify copies cart attributes onto the order: the arm for the lift, added products
-       for the attributed revenue. Once per session unless products were added. */
+    /* Shopify copies cart attributes onto the order: the visitor's arm (for the measured lift)
+       and the products added from the widget (for the attributed revenue). Read from the cart
+       itself, so each new cart (after a checkout) gets them again. */
     if (platform !== "shopify") return Promise.resolve();
-    var s = store();
-    var done = s && s.getItem("cvo_attr") === arm;
-    if (done && !added) return Promise.resolve();
-    var attrs = { _cvo_arm: arm, _cvo_anon: anon };
-    if (added) {
-      var before = (s && s.getItem("cvo_added")) || "";
-      var all = before ? before.split(",") : [];
-      added.forEach(function (p) {
-        if (all.indexOf(p) < 0) all.push(p);
+    return fetch(root + "cart.js", { credentials: "same-origin" })
+      .then(function (r) {
+        return r.json();
+      })
+      .then(function (cart) {
+        var attrs = cart.attributes || {};
+        var have = attrs._cvo_added ? String(attrs._cvo_added).split(",") : [];
+        var more = (added || []).filter(function (p) {
+          return have.indexOf(p) < 0;
+        });
+        if (attrs._cvo_arm === arm && attrs._cvo_anon === anon && !more.length) return null;
+        var update = { _cvo_arm: arm, _cvo_anon: anon };
+        if (more.length) update._cvo_added = have.concat(more).slice(-50).join(",");
+        return shopifyPost("cart/update.js", { attributes: update });
       });
-      attrs._cvo_added = all.slice(-50).join(",");
-      remember("cvo_added", attrs._cvo_added);
-    }
-    return shopifyPost("cart/update.js", { attributes: attrs }).then(function () {
-      remember("cvo_attr", arm);
-    });
   }
 
   function cartProducts(box) {
@@ -410,7 +401,7 @@
       })
       .then(function (data) {
         if (!data) return;
-        cartAttributes(data.arm, null).catch(function () {});
+        if (data.enabled) cartAttributes(data.arm, null).catch(function () {});
         if (data.enabled && data.arm === "exposed" && data.items && data.items.length) render(box, data);
       })
       .catch(function () {
