@@ -22,6 +22,7 @@ from pathlib import Path
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
+from redis import Redis
 from werkzeug.datastructures import MultiDict
 
 from cvo_plugin.config import Settings
@@ -49,6 +50,7 @@ SCRIPT_PATH = Path(__file__).resolve().parent.parent / "static" / "widget" / "wi
 API_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 SCRIPT_CACHE_CONTROL = "public, max-age=3600"
 MAX_EVENT_BYTES = 32 * 1024
+REDIS_TIMEOUT_S = 0.25
 
 
 @dataclass
@@ -65,11 +67,18 @@ class WidgetRuntime:
 
 def init_app(app: Flask) -> None:
     """Build the widget's runtime (its Redis guard, caches, limiter and script) and register routes."""
-    from cvo_plugin.runtime import redis_client
-
     settings: Settings = app.extensions["cvo"]["settings"]
     database = app.extensions["cvo"]["db"]
-    guard = RedisGuard(redis_client(settings.redis_url) if settings.redis_url else None)
+    # Its own client with short timeouts: a hung Redis must cost a request milliseconds, not
+    # seconds, before the guard sets it aside.
+    redis = (
+        Redis.from_url(
+            settings.redis_url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S
+        )
+        if settings.redis_url
+        else None
+    )
+    guard = RedisGuard(redis)
     script = SCRIPT_PATH.read_bytes()
     app.extensions["cvo"]["widget"] = WidgetRuntime(
         directory=ShopDirectory(database.sessionmaker),

@@ -366,6 +366,25 @@ def test_without_redis_the_api_answers_from_the_database(
     app.extensions["cvo"]["db"].dispose()
 
 
+def test_a_hung_redis_costs_milliseconds_not_seconds(
+    database_url: str, tmp_path: Path, widget_shop: WidgetShop
+) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepts connections (the kernel does) and never answers
+    port = listener.getsockname()[1]
+    try:
+        app = create_app(app_overrides(database_url, tmp_path / "a", REDIS_URL=f"redis://127.0.0.1:{port}/0"))
+        client = app.test_client()
+        started = time.monotonic()
+        for product in ("dripper", "kettle", "dripper", "grinder"):
+            assert get(client, widget_shop, product_id=product).status_code == 200
+        assert time.monotonic() - started < 2.0
+        app.extensions["cvo"]["db"].dispose()
+    finally:
+        listener.close()
+
+
 def test_the_script_is_served_small_and_cacheable(client: FlaskClient, widget_shop: WidgetShop) -> None:
     plain = client.get("/widget/v1/widget.js")
     assert plain.status_code == 200 and plain.mimetype == "application/javascript"
