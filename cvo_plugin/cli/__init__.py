@@ -22,9 +22,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from cvo_plugin.cli import db, demo, imports, insights, jobs, recommend, woocommerce, worker
+    from cvo_plugin.cli import admin, db, demo, imports, insights, jobs, recommend, woocommerce, worker
 
-    for module in (db, demo, imports, insights, jobs, recommend, woocommerce, worker):
+    for module in (admin, db, demo, imports, insights, jobs, recommend, woocommerce, worker):
         module.register(cli)
 
 

@@ -21,6 +21,7 @@ def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> Non
     """Build the bundled demo store, import it, compute everything and serve the admin and a
     demo storefront page that loads the real widget."""
     from cvo_plugin import create_app, migrate
+    from cvo_plugin.cli.admin import admin_link
     from cvo_plugin.db import get_database
     from cvo_plugin.runtime import get_settings
     from cvo_plugin.services.demo import DEMO_SHOP, build_demo_store
@@ -64,6 +65,7 @@ def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> Non
         click.echo("")
         click.echo(f"demo shop: {DEMO_SHOP} (id {store.shop_id})")
         click.echo(f"health:    {settings.app_url}/healthz")
+        click.echo(f"admin:     {admin_link(DEMO_SHOP)}  (sign-in link: works once, 15 minutes)")
         click.echo(
             f"storefront: {settings.app_url}/demo/store/ (product pages and a cart with the real widget)"
         )

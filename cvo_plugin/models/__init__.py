@@ -1,5 +1,6 @@
 """Every model, imported here so that `Base.metadata` (and Alembic) sees all tables."""
 
+from cvo_plugin.models.admin import AdminLink
 from cvo_plugin.models.commerce import Customer, Order, OrderLine, Product, Variant
 from cvo_plugin.models.crosssell import (
     CrosssellBundle,
@@ -18,6 +19,7 @@ from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
 from cvo_plugin.models.widget import SegmentTagState, SegmentTagWrite, WidgetEvent
 
 __all__ = [
+    "AdminLink",
     "CrosssellBundle",
     "CrosssellBundleItem",
     "CrosssellHide",

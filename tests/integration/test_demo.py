@@ -58,11 +58,13 @@ def test_cvo_demo_serves_the_app(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CVO_ENV")}
     env["CVO_INSTANCE_DIR"] = str(tmp_path / "instance")
+    env["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-c", "from cvo_plugin.cli import main; main()", "demo", "--port", str(port),
          "--customers", "120"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    printed: list[str] = []
     try:
         deadline = time.monotonic() + 90
         body = b""
@@ -76,6 +78,15 @@ def test_cvo_demo_serves_the_app(tmp_path: Path) -> None:
                     break
                 time.sleep(0.5)
         assert b'"database":"ok"' in body, "the demo did not serve /healthz"
+        assert process.stdout is not None
+        for line in process.stdout:  # everything up to "serving on" is printed by now
+            printed.append(line)
+            if line.startswith("serving on"):
+                break
+        links = [line.split()[1] for line in printed if line.startswith("admin:")]
+        assert links and links[0].startswith(f"http://127.0.0.1:{port}/admin/signin?token=")
+        with urllib.request.urlopen(links[0], timeout=5) as response:
+            assert b"Sign in to Demo Coffee Co." in response.read()
         # The demo storefront: its bestsellers link to product pages that load the real widget.
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/store/", timeout=10) as response:
             index = response.read().decode()
@@ -91,6 +102,6 @@ def test_cvo_demo_serves_the_app(tmp_path: Path) -> None:
             assert json.loads(answer.read())["items"], "the demo product has no recommendations"
     finally:
         process.terminate()
-        output = process.communicate(timeout=20)[0]
+        output = "".join(printed) + process.communicate(timeout=20)[0]
     assert f"serving on http://127.0.0.1:{port}" in output and "/demo/store/" in output
     assert "orders.csv:" in output and DEMO_SHOP in output

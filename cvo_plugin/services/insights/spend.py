@@ -11,10 +11,13 @@ replaces the stored one, so importing the same file again changes nothing.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +31,7 @@ from cvo_plugin.types import to_money
 REQUIRED = ("channel", "month", "amount")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
-__all__ = ["ImportFormatError", "SpendSummary", "import_spend", "spend_by_month"]
+__all__ = ["ImportFormatError", "SpendSummary", "import_spend", "import_spend_upload", "spend_by_month"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,23 @@ def import_spend(session: Session, shop: Shop, path: str | Path) -> SpendSummary
     session.flush()
     total = sum((to_money(a) for a in amounts.values()), Decimal("0.00"))
     return SpendSummary(Path(path).name, rows, len(amounts), inserted, updated, total)
+
+
+def import_spend_upload(
+    session: Session, shop: Shop, stream: IO[bytes], file_name: str, max_bytes: int = 2 * 1024 * 1024
+) -> SpendSummary:
+    """Store an uploaded spend file (the admin's form), with the same checks as `import_spend`."""
+    name = (
+        re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name or "spend.csv").name)[-100:].lstrip(".")
+        or "spend.csv"
+    )
+    with tempfile.TemporaryDirectory(prefix="cvo-spend-") as directory:
+        path = Path(directory) / name
+        with path.open("wb") as out:
+            shutil.copyfileobj(stream, out, 64 * 1024)
+        if path.stat().st_size > max_bytes:
+            raise ImportFormatError(name, None, f"the file is larger than {max_bytes // 1024} KiB")
+        return import_spend(session, shop, path)
 
 
 def spend_by_month(session: Session, shop_id: int) -> list[dict[str, object]]:
