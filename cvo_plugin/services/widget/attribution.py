@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from cvo_plugin.analytics.lift import AovLift, aov_lift
 from cvo_plugin.models import Order, OrderLine, Product, Shop
 from cvo_plugin.services.widget.events import event_counts
+from cvo_plugin.services.widget_settings import widget_settings
 from cvo_plugin.types import to_money
 
 ATTR_ARM = "_cvo_arm"
@@ -168,3 +169,18 @@ def _attributed(session: Session, shop_id: int, added: dict[int, set[str]]) -> t
             total += max(value, Decimal(0))
             orders.add(order_id)
     return to_money(total), len(orders)
+
+
+PANEL_DAYS = 90
+
+
+def widget_panel(
+    session: Session, shop_id: int, days: int = PANEL_DAYS, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the admin's cross-sells page shows: the last `days` days' figures and the settings."""
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        raise LookupError(f"no shop with id {shop_id}")
+    until = now or datetime.now(UTC)
+    figures = widget_performance(session, shop_id, until - timedelta(days=days), until).as_dict()
+    return {"days": days, "settings": widget_settings(shop).as_dict(), **figures}

@@ -1,10 +1,8 @@
-"""Fixtures of the widget tests: a shop with computed cross-sells, the app on a real HTTP server,
-and headless Chromium (Playwright)."""
+"""Fixtures of the widget tests: a shop with computed cross-sells and an app on its database
+(the browser tests in tests/browser/test_widget.py use them too)."""
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,18 +11,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from cvo_plugin import create_app
 from cvo_plugin.db import Database
 from cvo_plugin.models import Shop
 from cvo_plugin.services.demo import DEMO_SHOP
 from cvo_plugin.services.widget_settings import update_widget_settings
-from tests.conftest import IN_CI, app_overrides
+from tests.conftest import app_overrides
 from tests.crosssell_shop import build_shop, compute
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @dataclass(frozen=True)
@@ -61,54 +55,3 @@ def widget_app(database_url: str, tmp_path: Path, widget_shop: WidgetShop) -> It
     app = create_app(app_overrides(database_url, tmp_path / "instance"))
     yield app
     app.extensions["cvo"]["db"].dispose()
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    app: Flask
-
-
-@pytest.fixture
-def live_server(widget_app: Flask) -> Iterator[LiveServer]:
-    """The app on a real HTTP server on loopback (threaded, like a small production server)."""
-    server = make_server("127.0.0.1", 0, widget_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", widget_app)
-    finally:
-        server.shutdown()
-        thread.join(10)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Headless Chromium through Playwright (skipped without it, failed under CI=true)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover
-        if IN_CI:
-            pytest.fail(f"playwright is not installed ({exc}); CI=true requires it", pytrace=False)
-        pytest.skip("playwright is not installed")
-    path = shutil.which("chromium") or CHROMIUM
-    if not Path(path).exists():
-        if IN_CI:
-            pytest.fail("Chromium is not installed (apt-get install -y chromium); CI=true requires it")
-        pytest.skip("Chromium is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Any) -> Iterator[Any]:
-    """A fresh browser context and page; page errors are collected in `page.errors`."""
-    context = chromium.new_context()
-    page = context.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda error: page.errors.append(str(error)))  # type: ignore[attr-defined]
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()

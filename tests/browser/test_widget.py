@@ -1,20 +1,67 @@
-"""The real widget script on a theme-like storefront (product page, cart page) in headless Chromium."""
+"""The real widget script on a theme-like storefront (the demo storefront's product page and cart
+page, served by the app on loopback) in headless Chromium."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
+from cvo_plugin import create_app
 from cvo_plugin.db import Database
 from cvo_plugin.models import WidgetEvent
 from cvo_plugin.services.widget.holdout import HOLDOUT, arm_of
-from tests.integration.widget.conftest import LiveServer, WidgetShop, set_widget
+from tests.conftest import app_overrides
+from tests.integration.widget.conftest import WidgetShop, set_widget, shop_with_crosssells
 
 pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def widget_shop(database: Database) -> WidgetShop:
+    return shop_with_crosssells(database)
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    app: Flask
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path, widget_shop: WidgetShop) -> Iterator[LiveServer]:
+    """The app on a real HTTP server on loopback (threaded, like a small production server)."""
+    app = create_app(app_overrides(database_url, tmp_path / "instance"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
+        thread.join(10)
+        app.extensions["cvo"]["db"].dispose()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page; page errors are collected in `page.errors`."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
 
 BLOCK = "#cvo-product-block section.cvo-w"
 
