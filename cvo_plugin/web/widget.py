@@ -17,6 +17,7 @@ Answers are cached (see `services.widget.cache`) with an ETag (a matching `If-No
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from cvo_plugin.db import get_session
 from cvo_plugin.runtime import get_settings
 from cvo_plugin.security import SignatureError, sanitize_shop_domain, verify_proxy_query
 from cvo_plugin.services.crosssell.read import MAX_CART, UnknownProductError
-from cvo_plugin.services.widget.cache import RedisGuard, ResponseCache, etag_of
+from cvo_plugin.services.widget.cache import Cached, RedisGuard, ResponseCache, etag_of
 from cvo_plugin.services.widget.directory import MAX_ITEMS, ShopDirectory, WidgetShop
 from cvo_plugin.services.widget.events import EventError, record_events
 from cvo_plugin.services.widget.holdout import HOLDOUT, arm_of, valid_anon_id
@@ -89,6 +90,11 @@ def init_app(app: Flask) -> None:
         script_etag=etag_of(script),
     )
     app.register_blueprint(bp)
+    from cvo_plugin.web.widget_fast import WidgetFastPath
+
+    app.wsgi_app = WidgetFastPath(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["cvo"]["widget"], settings, bool(app.config.get("SESSION_COOKIE_SECURE"))
+    )
 
 
 def runtime() -> WidgetRuntime:
@@ -135,7 +141,7 @@ def _limit(shop: WidgetShop, client_ip: str | None) -> None:
         )
 
 
-def _product_ids(args: MultiDict[str, str]) -> tuple[str, list[str]]:
+def _product_ids(args: Mapping[str, str]) -> tuple[str, list[str]]:
     cart = args.get("cart")
     if cart is not None:
         ids = [p.strip() for p in cart.split(",") if p.strip()]
@@ -150,7 +156,7 @@ def _product_ids(args: MultiDict[str, str]) -> tuple[str, list[str]]:
     return PLACEMENT_PRODUCT, [product]
 
 
-def _items_limit(args: MultiDict[str, str], shop: WidgetShop) -> int:
+def _items_limit(args: Mapping[str, str], shop: WidgetShop) -> int:
     value = args.get("limit")
     if value is None or value == "":
         return shop.default_items
@@ -173,27 +179,45 @@ def _conditional(body: bytes, etag: str, cache_control: str, mimetype: str = "ap
     return response
 
 
-def _recommendations(shop: WidgetShop, args: MultiDict[str, str], client_ip: str | None) -> Response:
-    _limit(shop, client_ip)
+@dataclass(frozen=True)
+class Lookup:
+    """A recommendations request checked and looked up: the answer when it is known without the
+    database (widget off, holdout, cached), else where to build and store it."""
+
+    found: Cached | None
+    key: str
+    placement: str
+    product_ids: list[str]
+    limit: int
+
+
+def lookup(rt: WidgetRuntime, shop: WidgetShop, args: Mapping[str, str]) -> Lookup:
+    """Check a request's parameters (`ApiError`) and find its answer without the database."""
     placement, product_ids = _product_ids(args)
     limit = _items_limit(args, shop)
     anon = args.get("anon")
+    key = cache_key(shop, placement, product_ids, limit)
     if not shop.settings.enabled:
         body = empty_body(shop, placement, "exposed", enabled=False)
-        return _conditional(body, etag_of(body), API_CACHE_CONTROL)
+        return Lookup(Cached(etag_of(body), body), key, placement, product_ids, limit)
     if valid_anon_id(anon) and arm_of(shop.public_key, anon or "", shop.settings.holdout_share) == HOLDOUT:
         body = empty_body(shop, placement, HOLDOUT, enabled=True)
-        return _conditional(body, etag_of(body), API_CACHE_CONTROL)
-    cache = runtime().cache
-    key = cache_key(shop, placement, product_ids, limit)
-    cached = cache.get(key)
-    if cached is None:
+        return Lookup(Cached(etag_of(body), body), key, placement, product_ids, limit)
+    return Lookup(rt.cache.get(key), key, placement, product_ids, limit)
+
+
+def _recommendations(shop: WidgetShop, args: MultiDict[str, str], client_ip: str | None) -> Response:
+    _limit(shop, client_ip)
+    rt = runtime()
+    found = lookup(rt, shop, args)
+    answer = found.found
+    if answer is None:
         try:
-            body = recommendations_body(get_session(), shop, placement, product_ids, limit)
+            body = recommendations_body(get_session(), shop, found.placement, found.product_ids, found.limit)
         except UnknownProductError as exc:
             raise _error("unknown_product", str(exc).capitalize() + ".", 404) from None
-        cached = cache.put(key, body)
-    return _conditional(cached.body, cached.etag, API_CACHE_CONTROL)
+        answer = rt.cache.put(found.key, body)
+    return _conditional(answer.body, answer.etag, API_CACHE_CONTROL)
 
 
 def _events(shop: WidgetShop, client_ip: str | None) -> Response:

@@ -129,6 +129,11 @@ class ShopDirectory:
         """The shop of `platform` with this domain."""
         return self._get((platform, domain), lambda s: load_widget_shop(s, domain=domain, platform=platform))
 
+    def peek_key(self, public_key: str) -> WidgetShop | None:
+        """The shop of this key if this process knows it now (never reads the database)."""
+        entry = self._entries.get(("key", public_key))
+        return entry[1] if entry is not None and entry[0] > self.clock() else None
+
     def forget(self) -> None:
         """Drop every entry (tests; after changing a shop's settings in this process)."""
         with self._lock:

@@ -19,7 +19,10 @@ from cvo_plugin.services.widget.attribution import widget_panel
 from cvo_plugin.web.admin.common import money, percent
 from tests.admin_fixtures import AdminShops, session_token
 
-AUTH = {"Authorization": f"Bearer {session_token()}"}
+
+def auth(domain: str | None = None) -> dict[str, str]:
+    """A fresh App Bridge session token (they last a minute)."""
+    return {"Authorization": f"Bearer {session_token(domain) if domain else session_token()}"}
 
 
 def add_widget_orders(database: Database, shop_id: int) -> None:
@@ -48,7 +51,7 @@ def test_the_cross_sells_page_shows_what_the_widget_earned(
     app: Flask, database: Database, shops: AdminShops
 ) -> None:
     client = app.test_client()
-    empty = client.get("/admin/crosssells", headers=AUTH).get_data(as_text=True)
+    empty = client.get("/admin/crosssells", headers=auth()).get_data(as_text=True)
     assert 'data-testid="widget-performance"' in empty and "Not enough orders yet" in empty
 
     add_widget_orders(database, shops.shop_id)
@@ -56,7 +59,7 @@ def test_the_cross_sells_page_shows_what_the_widget_earned(
         expected = widget_panel(session, shops.shop_id)
     assert expected["orders"] == {"exposed": 8, "holdout": 4} and expected["attributed_orders"] == 4
     assert expected["attributed_revenue"] == "60.00"
-    page = client.get("/admin/crosssells", headers=AUTH)
+    page = client.get("/admin/crosssells", headers=auth())
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     panel = body.split('data-testid="widget-performance"', 1)[1].split("</section>", 1)[0]
@@ -70,21 +73,19 @@ def test_the_cross_sells_page_shows_what_the_widget_earned(
     assert f"{money(low, 'USD')} to {money(high, 'USD')}" in text
     assert percent(expected["relative_lift"]) in text
     # Another shop's page shows its own (empty) figures.
-    other = client.get(
-        "/admin/crosssells", headers={"Authorization": f"Bearer {session_token('other-shop.myshopify.com')}"}
-    )
+    other = client.get("/admin/crosssells", headers=auth("other-shop.myshopify.com"))
     assert "Not enough orders yet" in other.get_data(as_text=True)
 
 
 def test_the_settings_page_lists_the_tags_written(app: Flask, database: Database, shops: AdminShops) -> None:
     client = app.test_client()
-    assert "Nothing written yet" in client.get("/admin/settings", headers=AUTH).get_data(as_text=True)
+    assert "Nothing written yet" in client.get("/admin/settings", headers=auth()).get_data(as_text=True)
     with database.session() as session:
         customers = session.execute(
             select(Customer.id, Customer.platform_id).where(Customer.shop_id == shops.shop_id).limit(2)
         ).all()
         changes = [PlannedChange(cid, pid, "champions", "cvo-champions", None) for cid, pid in customers]
         record_batch(session, shops.shop_id, "run-1", changes, [None, "Customer does not exist"])
-    body = client.get("/admin/settings", headers=AUTH).get_data(as_text=True)
+    body = client.get("/admin/settings", headers=auth()).get_data(as_text=True)
     assert body.count('data-testid="tag-log-row"') == 2
     assert "cvo-champions" in body and "failed: Customer does not exist" in body
