@@ -10,9 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from cvo_plugin.models import (
-    AnalyticsSnapshot,
     Customer,
-    CustomerScore,
     JobRun,
     SegmentTagState,
     SegmentTagWrite,
@@ -20,6 +18,7 @@ from cvo_plugin.models import (
 )
 from cvo_plugin.services.widget_settings import update_widget_settings
 from cvo_plugin.tasks import COMPUTE_SEGMENTS, SEGMENT_TAGS
+from tests.insights_fixtures import current_segments
 from tests.integration.shopify.conftest import app_database, install, run_job
 from tests.shopify_standin import ShopifyStandIn, Store
 
@@ -32,14 +31,10 @@ def store() -> Store:
 
 def scored(client: FlaskClient, shop_id: int) -> dict[int, str]:
     """Customer platform id -> segment in the shop's current snapshot."""
-    with app_database(client.application).sessionmaker() as session:
-        rows = session.execute(
-            select(Customer.platform_id, CustomerScore.segment)
-            .join(Customer, Customer.id == CustomerScore.customer_id)
-            .join(AnalyticsSnapshot, AnalyticsSnapshot.id == CustomerScore.snapshot_id)
-            .where(AnalyticsSnapshot.shop_id == shop_id, AnalyticsSnapshot.is_current.is_(True))
-        ).all()
-    return {int(pid): segment for pid, segment in rows}
+    return {
+        int(pid): segment
+        for pid, segment in current_segments(app_database(client.application), shop_id).items()
+    }
 
 
 def count(client: FlaskClient, model: Any, *where: Any) -> int:

@@ -6,15 +6,14 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from cvo_plugin.models import (
-    AnalyticsSnapshot,
     Customer,
-    CustomerScore,
     SegmentTagState,
     SegmentTagWrite,
     Shop,
 )
 from cvo_plugin.services.widget_settings import update_widget_settings
 from cvo_plugin.tasks import COMPUTE_SEGMENTS, SEGMENT_TAGS, TaskQueue
+from tests.insights_fixtures import current_segments
 from tests.integration.woocommerce.conftest import Live
 from tests.woocommerce_standin import ApiKey, StandIn
 
@@ -31,13 +30,7 @@ def test_changed_customers_get_their_segment_meta(live: Live, woo: StandIn, key:
     queue = TaskQueue(live.settings, live.database)
     queue.enqueue(COMPUTE_SEGMENTS, shop_id, kind="segments")
 
-    with live.database.sessionmaker() as session:
-        rows = session.execute(
-            select(Customer.platform_id, CustomerScore.segment)
-            .join(Customer, Customer.id == CustomerScore.customer_id)
-            .join(AnalyticsSnapshot, AnalyticsSnapshot.id == CustomerScore.snapshot_id)
-            .where(AnalyticsSnapshot.shop_id == shop_id, AnalyticsSnapshot.is_current.is_(True))
-        ).all()
+    rows = list(current_segments(live.database, shop_id).items())
     registered = {int(pid): segment for pid, segment in rows if pid.isdigit()}
     guests = [pid for pid, _ in rows if not pid.isdigit()]
     assert registered and guests  # guests (keyed by e-mail) cannot be written to
