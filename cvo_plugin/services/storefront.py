@@ -2,12 +2,14 @@
 speaks Shopify's Ajax cart API (`/cart.js`, `/cart/add.js`, `/cart/update.js`), so the real
 widget script runs against it unchanged.
 
-The cart itself lives in the visitor's signed session cookie (variant id -> quantity, plus the
-cart attributes); this module turns it into Shopify-shaped JSON.
+Carts (variant id -> quantity, plus the cart attributes) are kept by `DemoCarts` under a
+cart token; this module turns them into Shopify-shaped JSON.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,3 +149,32 @@ def line_json(variant: CartVariant, quantity: int) -> dict[str, Any]:
         "quantity": quantity,
         "price": variant.price_cents,
     }
+
+
+class DemoCarts:
+    """The demo storefront's carts, kept on the server by cart token like Shopify's (a cookie
+    holds only the token, so concurrent cart calls of one page cannot overwrite each other)."""
+
+    def __init__(self, max_carts: int = 10_000) -> None:
+        self.max_carts = max_carts
+        self._carts: OrderedDict[str, tuple[dict[str, int], dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[dict[str, int], dict[str, str]]:
+        """(variant id -> quantity, attributes) of a cart (empty when unknown)."""
+        with self._lock:
+            items, attributes = self._carts.get(token, ({}, {}))
+            return dict(items), dict(attributes)
+
+    def update(
+        self, token: str, items: Mapping[str, int] | None = None, attributes: Mapping[str, str] | None = None
+    ) -> None:
+        """Replace a cart's items and/or attributes."""
+        with self._lock:
+            old_items, old_attributes = self._carts.pop(token, ({}, {}))
+            self._carts[token] = (
+                dict(items) if items is not None else old_items,
+                dict(attributes) if attributes is not None else old_attributes,
+            )
+            while len(self._carts) > self.max_carts:
+                self._carts.popitem(last=False)

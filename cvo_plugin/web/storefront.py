@@ -1,15 +1,27 @@
 """The demo storefront of `cvo demo`: a product page and a cart page like a theme's.
 
 The pages load the real widget script against the demo shop, and the cart answers Shopify's
-Ajax cart API (`/demo/store/cart.js`, `cart/add.js`, `cart/update.js`; the cart lives in the
-session cookie). Served outside production only.
+Ajax cart API (`/demo/store/cart.js`, `cart/add.js`, `cart/update.js`; carts are kept in the
+process by a cart-token cookie, like Shopify's). Served outside production only.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from cvo_plugin.db import get_session
 from cvo_plugin.models import Shop
@@ -21,8 +33,7 @@ from cvo_plugin.web.errors import ApiError
 
 bp = Blueprint("storefront", __name__, url_prefix="/demo/store")
 
-CART_KEY = "demo_cart"
-ATTRIBUTES_KEY = "demo_cart_attributes"
+CART_COOKIE = "cart"
 MAX_ATTRIBUTES = 20
 
 
@@ -52,14 +63,30 @@ def _shop() -> Shop:
     return shop
 
 
+def _carts() -> storefront.DemoCarts:
+    return current_app.extensions["cvo"].setdefault("demo_carts", storefront.DemoCarts())
+
+
+def _token() -> str:
+    token = request.cookies.get(CART_COOKIE) or g.get("cart_token")
+    if not token or len(token) > 64:
+        token = g.cart_token = secrets.token_urlsafe(16)
+    return token
+
+
 def _cart() -> dict[str, int]:
-    cart = session.get(CART_KEY)
-    return {str(k): int(v) for k, v in cart.items()} if isinstance(cart, dict) else {}
+    return _carts().get(_token())[0]
 
 
 def _attributes() -> dict[str, str]:
-    attributes = session.get(ATTRIBUTES_KEY)
-    return {str(k): str(v) for k, v in attributes.items()} if isinstance(attributes, dict) else {}
+    return _carts().get(_token())[1]
+
+
+@bp.after_request
+def _cart_cookie(response: Response) -> Response:
+    if g.get("cart_token"):
+        response.set_cookie(CART_COOKIE, g.cart_token, httponly=True, samesite="Lax", path="/demo/store")
+    return response
 
 
 def _page(template: str, shop: Shop, **context: Any) -> str:
@@ -115,7 +142,7 @@ def cart_add() -> tuple[Response, int] | Response:
         cart, added = storefront.add_items(get_session(), shop.id, _cart(), items)
     except storefront.CartError as exc:
         return jsonify(status=422, message="Cart Error", description=str(exc)), 422
-    session[CART_KEY] = cart
+    _carts().update(_token(), items=cart)
     return jsonify(items=[storefront.line_json(v, cart[v.variant_id]) for v in added])
 
 
@@ -128,7 +155,7 @@ def cart_update() -> tuple[Response, int] | Response:
     if not isinstance(attributes, dict) or len(attributes) > MAX_ATTRIBUTES:
         return jsonify(status=422, message="Cart Error", description="attributes must be an object"), 422
     merged = {**_attributes(), **{str(k)[:64]: str(v)[:1000] for k, v in attributes.items()}}
-    session[ATTRIBUTES_KEY] = merged
+    _carts().update(_token(), attributes=merged)
     return jsonify(storefront.cart_json(get_session(), shop.id, shop.currency, _cart(), merged))
 
 
@@ -140,5 +167,5 @@ def cart_add_form() -> Response:
         cart, _ = storefront.add_items(get_session(), shop.id, _cart(), [{"id": request.form.get("id")}])
     except storefront.CartError as exc:
         raise ApiError("cart_error", str(exc), 422) from None
-    session[CART_KEY] = cart
+    _carts().update(_token(), items=cart)
     return redirect(url_for("storefront.cart_page"))
