@@ -230,6 +230,7 @@ class DemoVariant:
 class DemoFiles:
     products_csv: Path
     lines_csv: Path
+    spend_csv: Path
     customers: int
     orders: int
     lines: int
@@ -446,7 +447,33 @@ def generate(
                     )
                     line_count += 1
                 order_count += 1
-    return DemoFiles(products_csv, lines_csv, customers, order_count, line_count)
+    spend_csv = directory / "spend.csv"
+    acquired_on = np.datetime64(end_dt.date(), "D") - (span_days - acquired).astype("timedelta64[D]")
+    write_spend_csv(spend_csv, acquired_on, source_index, rng)
+    return DemoFiles(products_csv, lines_csv, spend_csv, customers, order_count, line_count)
+
+
+# What the demo shop pays per new customer on its paid channels (USD): search ads pay off, social
+# ads barely, Instagram not at all, so the channels page has something to say.
+PAID_CAC: dict[str, float] = {"google": 24.0, "facebook": 38.0, "instagram": 70.0, "email": 3.0}
+
+
+def write_spend_csv(
+    path: Path, acquired_on: np.ndarray, source_index: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Marketing spend per paid channel and month (`channel,month,amount`): new customers x CAC."""
+    months = acquired_on.astype("datetime64[M]")
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["channel", "month", "amount"])
+        for index, (name, _share, _kinds) in enumerate(SOURCES):
+            if name not in PAID_CAC:
+                continue
+            month_values, counts = np.unique(months[source_index == index], return_counts=True)
+            noise = rng.uniform(0.8, 1.2, len(counts))
+            for month, count, factor in zip(month_values, counts, noise, strict=True):
+                amount = Decimal(str(round(float(count * PAID_CAC[name] * factor), 2)))
+                writer.writerow([name, str(month), f"{amount:.2f}"])
 
 
 # Purchase hours: a morning and an evening peak.

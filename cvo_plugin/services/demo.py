@@ -10,6 +10,7 @@ from cvo_plugin.db import Database
 from cvo_plugin.demo.generator import DemoFiles, generate
 from cvo_plugin.imports.reader import ByteProgress
 from cvo_plugin.services.imports import ImportSummary, import_orders, import_products
+from cvo_plugin.services.insights.spend import import_spend
 from cvo_plugin.services.shops import get_or_create_shop
 
 DEMO_SHOP = "demo-coffee.example"
@@ -42,4 +43,5 @@ def build_demo_store(
     with database.session() as session:
         shop = get_or_create_shop(session, DEMO_SHOP)
         orders = import_orders(session, shop, files.lines_csv, "lines-csv", progress)
+        import_spend(session, shop, files.spend_csv)
     return DemoStore(shop_id, files, products, orders)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from cvo_plugin.db import Database
-from cvo_plugin.models import Customer, ImportRun, Order, OrderLine, Product, Shop
+from cvo_plugin.models import Customer, ImportRun, MarketingSpend, Order, OrderLine, Product, Shop
 from cvo_plugin.services.demo import DEMO_SHOP, build_demo_store
 
 
@@ -37,6 +37,14 @@ def test_demo_store_has_a_realistic_shape(database: Database, tmp_path: Path) ->
         assert len(types) >= 6
         sources = session.scalars(select(Order.source_name).distinct()).all()
         assert len(sources) >= 5
+        # Marketing spend on the paid channels, month by month, so LTV:CAC has figures.
+        spend = session.execute(
+            select(MarketingSpend.channel, func.count(), func.sum(MarketingSpend.amount)).group_by(
+                MarketingSpend.channel
+            )
+        ).all()
+        assert {row[0] for row in spend} == {"google", "facebook", "instagram", "email"}
+        assert all(months >= 12 and total > 0 for _channel, months, total in spend)
         first = session.scalars(select(Order.created_at).order_by(Order.created_at)).first()
         last = session.scalars(select(Order.created_at).order_by(Order.created_at.desc())).first()
         assert first is not None and last is not None and (last - first).days > 600

@@ -30,7 +30,8 @@ CONTRACT_SEGMENT = {
 def test_compute_then_report_on_the_demo_store(cli_runner, database: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     build_demo_store(database, tmp_path / "demo", customers=300, end=date(2025, 6, 30))
     spend = tmp_path / "spend.csv"
-    spend.write_text("channel,month,amount\nGoogle,2025-01,400.00\nfacebook,2025-01,250\nFB,2025-02,300.50\n")
+    # Months before the demo store opened (the demo brings its own spend for its two years).
+    spend.write_text("channel,month,amount\nGoogle,2021-01,400.00\nfacebook,2021-01,250\nFB,2021-02,300.50\n")
     result = cli_runner(["spend", "import", DEMO_SHOP, str(spend)])
     assert result.exit_code == 0, result.output
     assert "3 rows, 3 channel-months (3 new, 0 replaced), total 950.50" in result.output

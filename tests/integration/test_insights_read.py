@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from cvo_plugin.db import Database
-from cvo_plugin.models import Customer, Shop
+from cvo_plugin.models import Customer, MarketingSpend, Shop
 from cvo_plugin.services.demo import build_demo_store
 from cvo_plugin.services.insights import read
 from cvo_plugin.services.insights.spend import import_spend
@@ -25,6 +25,8 @@ def demo(database: Database, tmp_path: Path) -> int:
     lines += [f"email,2025-{m:02d},2" for m in range(1, 7)] + ["tiktok,2025-03,100"]
     spend.write_text("\n".join(lines) + "\n")
     with database.session() as session:
+        # this test's spend only, in place of the demo's own
+        session.execute(delete(MarketingSpend).where(MarketingSpend.shop_id == store.shop_id))
         import_spend(session, session.get(Shop, store.shop_id), spend)
         # a customer with a name, for the search
         customer = session.scalars(select(Customer).where(Customer.shop_id == store.shop_id)).first()

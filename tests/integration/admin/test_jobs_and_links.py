@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,17 @@ def test_a_bad_spend_file_changes_nothing(app: Flask, database: Database, shops:
         assert reason in response.get_data(as_text=True)
     assert client.post("/admin/channels/spend", headers=auth, data={}).status_code == 400
     assert table_snapshot(database) == before
+    with database.session() as session:
+        stored = session.scalar(select(func.count()).select_from(MarketingSpend))  # the demo's own
     good = client.post(
         "/admin/channels/spend", headers=auth, content_type="multipart/form-data",
-        data={"file": (io.BytesIO(b"channel,month,amount\nEmail,2026-02,40\n"), "spend.csv")},
+        data={"file": (io.BytesIO(b"channel,month,amount\nPodcast,2026-02,40\n"), "spend.csv")},
     )  # fmt: skip
     assert good.status_code == 303
     with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(MarketingSpend)) == 1
+        assert session.scalar(select(func.count()).select_from(MarketingSpend)) == stored + 1
+        added = session.scalars(select(MarketingSpend).where(MarketingSpend.channel == "podcast")).one()
+        assert added.amount == Decimal("40.00")
 
 
 def test_failed_runs_and_syncs_say_what_went_wrong(app: Flask, database: Database, shops: AdminShops) -> None:
