@@ -51,6 +51,8 @@ class Settings:
     woocommerce_ca_bundle: str | None = None
     instance_dir: str = "instance"
     max_request_bytes: int = 2 * 1024 * 1024
+    widget_rate_limit_ip: int = 600
+    widget_rate_limit_shop: int = 120_000
 
     @property
     def is_production(self) -> bool:
@@ -119,6 +121,10 @@ class Settings:
             woocommerce_ca_bundle=get("WOOCOMMERCE_CA_BUNDLE"),
             instance_dir=str(instance_dir),
             max_request_bytes=int(get("MAX_REQUEST_BYTES") or 2 * 1024 * 1024),
+            widget_rate_limit_ip=_positive_int("WIDGET_RATE_LIMIT_IP", get("WIDGET_RATE_LIMIT_IP"), 600),
+            widget_rate_limit_shop=_positive_int(
+                "WIDGET_RATE_LIMIT_SHOP", get("WIDGET_RATE_LIMIT_SHOP"), 120_000
+            ),
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -126,6 +132,18 @@ class Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return Settings(**values)
+
+
+def _positive_int(name: str, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a whole number of requests per minute, at least 1, not {value!r}.")
+    return number
 
 
 def _development_token_key(instance_dir: Path) -> str:
