@@ -53,6 +53,8 @@ class Settings:
     max_request_bytes: int = 2 * 1024 * 1024
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
     data_retention_days: int | None = None
+    widget_rate_limit_ip: int = 600
+    widget_rate_limit_shop: int = 120_000
 
     @property
     def is_production(self) -> bool:
@@ -123,6 +125,10 @@ class Settings:
             max_request_bytes=int(get("MAX_REQUEST_BYTES") or 2 * 1024 * 1024),
             job_retry_intervals=_intervals(get("JOB_RETRY_INTERVALS")),
             data_retention_days=_retention_days(get("DATA_RETENTION_DAYS")),
+            widget_rate_limit_ip=_positive_int("WIDGET_RATE_LIMIT_IP", get("WIDGET_RATE_LIMIT_IP"), 600),
+            widget_rate_limit_shop=_positive_int(
+                "WIDGET_RATE_LIMIT_SHOP", get("WIDGET_RATE_LIMIT_SHOP"), 120_000
+            ),
         )
 
     def replace(self, **changes: Any) -> Settings:
@@ -156,6 +162,18 @@ def _retention_days(value: Any) -> int | None:
     if days < 1:
         raise ConfigError("DATA_RETENTION_DAYS must be at least 1.")
     return days
+
+
+def _positive_int(name: str, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a whole number of requests per minute, at least 1, not {value!r}.")
+    return number
 
 
 def _development_token_key(instance_dir: Path) -> str:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 SCHEDULER_TICK = "jobs.schedule.tick"
 COMPUTE_SEGMENTS = "jobs.analytics.compute_segments"
 COMPUTE_CROSSSELL = "jobs.crosssell.compute_crosssell"
+# After each segment computation (when the shop's `segment_tags` setting is on).
+SEGMENT_TAGS = "jobs.segment_tags.write_segment_tags"
+SEGMENT_TAGS_KIND = "segment-tags"
 WOOCOMMERCE_SYNC = "jobs.woocommerce.sync_shop"
 # Shopify connector: sync (backfill or incremental), webhook application, post-install setup.
 SHOPIFY_SYNC = "jobs.shopify.sync_shop"

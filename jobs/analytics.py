@@ -10,7 +10,10 @@ from cvo_plugin.services.insights.compute import compute
 from cvo_plugin.services.insights.load import load_shop_data
 from cvo_plugin.services.insights.settings import get_analytics_settings
 from cvo_plugin.services.insights.store import store_computation
-from jobs.runtime import job_run
+from cvo_plugin.services.segment_tags import PLATFORMS as TAGGED_PLATFORMS
+from cvo_plugin.services.widget_settings import widget_settings
+from cvo_plugin.tasks import QUEUE_SYNC, SEGMENT_TAGS, SEGMENT_TAGS_KIND, TaskQueue
+from jobs.runtime import current_settings, job_run
 
 KIND = "segments"
 
@@ -36,11 +39,18 @@ def compute_segments(shop_id: int, as_of: str | None = None) -> dict[str, Any]:
             if shop is None:
                 raise LookupError(f"shop {shop_id} does not exist")
             settings = get_analytics_settings(shop)
+            write_tags = widget_settings(shop).segment_tags and shop.platform in TAGGED_PLATFORMS
             data = load_shop_data(session, shop, day, lambda f, m: run.progress(0.3 * f, m))
         computation = compute(data, settings, lambda f, m: run.progress(0.3 + 0.3 * f, m))
         snapshot_id = store_computation(
             run.database, shop_id, computation, lambda f, m: run.progress(0.6 + 0.4 * f, m)
         )
+        if write_tags:
+            # The write-back is its own job (platform I/O, retried on its own): it follows
+            # every computation, and finds only the customers whose segment changed.
+            TaskQueue(current_settings(), run.database).enqueue(
+                SEGMENT_TAGS, shop_id, kind=SEGMENT_TAGS_KIND, queue=QUEUE_SYNC
+            )
         return {
             "shop_id": shop_id,
             "snapshot_id": snapshot_id,

@@ -72,3 +72,19 @@ def make_shop(database: Database, directory: Path, name: str = "hand.example", p
         shop = get_or_create_shop(session, name)
         import_orders(session, shop, path, "lines-csv")
         return shop.id
+
+
+def current_segments(database: Database, shop_id: int) -> dict[str, str]:
+    """Customer platform id -> segment in the shop's current snapshot."""
+    from sqlalchemy import select
+
+    from cvo_plugin.models import AnalyticsSnapshot, Customer, CustomerScore
+
+    with database.sessionmaker() as session:
+        rows = session.execute(
+            select(Customer.platform_id, CustomerScore.segment)
+            .join(Customer, Customer.id == CustomerScore.customer_id)
+            .join(AnalyticsSnapshot, AnalyticsSnapshot.id == CustomerScore.snapshot_id)
+            .where(AnalyticsSnapshot.shop_id == shop_id, AnalyticsSnapshot.is_current.is_(True))
+        ).all()
+    return {str(pid): str(segment) for pid, segment in rows}

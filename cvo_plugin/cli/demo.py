@@ -18,7 +18,8 @@ from cvo_plugin.cli.common import fraction_bar
 @click.option("--customers", default=4000, show_default=True, type=click.IntRange(50, 2_000_000))
 @click.option("--seed", default=7, show_default=True, type=int)
 def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> None:
-    """Build the bundled demo store, import it, compute everything and serve the admin."""
+    """Build the bundled demo store, import it, compute everything and serve the admin and a
+    demo storefront page that loads the real widget."""
     from cvo_plugin import create_app, migrate
     from cvo_plugin.cli.admin import admin_link
     from cvo_plugin.db import get_database
@@ -65,6 +66,9 @@ def demo(no_serve: bool, host: str, port: int, customers: int, seed: int) -> Non
         click.echo(f"demo shop: {DEMO_SHOP} (id {store.shop_id})")
         click.echo(f"health:    {settings.app_url}/healthz")
         click.echo(f"admin:     {admin_link(DEMO_SHOP)}  (sign-in link: works once, 15 minutes)")
+        click.echo(
+            f"storefront: {settings.app_url}/demo/store/ (product pages and a cart with the real widget)"
+        )
     if not no_serve:
         from werkzeug.serving import run_simple
 

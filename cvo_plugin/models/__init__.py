@@ -16,6 +16,7 @@ from cvo_plugin.models.insights import AnalyticsSnapshot, AnalyticsSummary, Cust
 from cvo_plugin.models.privacy import PrivacyRequest
 from cvo_plugin.models.shop import Shop
 from cvo_plugin.models.sync import ImportRun, JobRun, SyncState, WebhookDelivery
+from cvo_plugin.models.widget import SegmentTagState, SegmentTagWrite, WidgetEvent
 
 __all__ = [
     "AdminLink",
@@ -37,9 +38,12 @@ __all__ = [
     "OrderLine",
     "PrivacyRequest",
     "Product",
+    "SegmentTagState",
+    "SegmentTagWrite",
     "Shop",
     "SyncState",
     "Variant",
     "WebhookDelivery",
     "WebhookPayload",
+    "WidgetEvent",
 ]

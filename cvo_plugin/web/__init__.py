@@ -10,7 +10,19 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error handlers and the response headers."""
-    from cvo_plugin.web import admin, csrf, errors, headers, health, limits, openapi, shopify, woocommerce
+    from cvo_plugin.web import (
+        admin,
+        csrf,
+        errors,
+        headers,
+        health,
+        limits,
+        openapi,
+        shopify,
+        storefront,
+        widget,
+        woocommerce,
+    )
 
     csrf.init_app(app)
     errors.init_app(app)
@@ -20,4 +32,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi.bp)
     app.register_blueprint(shopify.bp)
     app.register_blueprint(woocommerce.bp)
+    app.register_blueprint(storefront.bp)
+    widget.init_app(app)
     admin.init_app(app)

@@ -252,6 +252,10 @@ def test_segment_page_search_and_export(tab: Session, live: Live) -> None:
 def test_crosssells_pin_and_hide(tab: Session, live: Live) -> None:
     tab.open("/admin/crosssells")
     page = tab.page
+    # The storefront widget's panel (no widget orders in this shop yet).
+    expect(page.locator("[data-testid=widget-performance] [data-testid=lift]")).to_contain_text(
+        "Not enough orders"
+    )
     page.locator("[data-testid=product-link]").first.click()
     page.wait_for_selector("[data-testid=addons] [data-testid=rec]")
     product = page.url.split("product=")[1].split("&")[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -94,8 +95,21 @@ def test_cvo_demo_serves_the_app(tmp_path: Path) -> None:
         assert links and links[0].startswith(f"http://127.0.0.1:{port}/admin/signin?token=")
         with urllib.request.urlopen(links[0], timeout=5) as response:
             assert b"Sign in to Demo Coffee Co." in response.read()
+        # The demo storefront: its bestsellers link to product pages that load the real widget.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/store/", timeout=10) as response:
+            index = response.read().decode()
+        product = index.split('href="/demo/store/products/', 1)[1].split('"', 1)[0]
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/demo/store/products/{product}", timeout=10
+        ) as page:
+            html = page.read().decode()
+        assert 'data-cvo-placement="product"' in html and "/widget/v1/widget.js" in html
+        key = html.split('data-cvo-shop="', 1)[1].split('"', 1)[0]
+        url = f"http://127.0.0.1:{port}/widget/v1/recommendations?shop={key}&product_id={product}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert json.loads(answer.read())["items"], "the demo product has no recommendations"
     finally:
         process.terminate()
         output = "".join(printed) + process.communicate(timeout=20)[0]
-    assert f"serving on http://127.0.0.1:{port}" in output
+    assert f"serving on http://127.0.0.1:{port}" in output and "/demo/store/" in output
     assert "orders.csv:" in output and DEMO_SHOP in output

@@ -3,7 +3,9 @@
 - Documents are validated and executed by graphql-core against the 2026-10 schema, so a field,
   argument or enum the real API lacks fails here as it would there.
 - Query cost follows Shopify's published rules: scalars and enums 0, objects 1, connections
-  `2 + first x (cost of a node)`, mutations 10; the actual cost counts the nodes returned.
+  `2 + first x (cost of a node)`, 10 per mutation field; the actual cost counts the nodes returned.
+- Mutations: webhook subscriptions, and `tagsAdd` / `tagsRemove` on customers (kept in
+  `AdminApi.tag_writes`).
 - Root connections page with keyset cursors over their sort key, like Shopify's opaque
   cursors, so records changing between pages are neither skipped nor repeated at random.
 - Search (`query:`) understands `updated_at`, `created_at`, `processed_at` and `id` with
@@ -227,7 +229,7 @@ def operation_cost(
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     operation = next((o for o in operations if o.name and o.name.value == operation_name), operations[0])
     if operation.operation.value == "mutation":
-        return 10.0
+        return 10.0 * max(len(_fields(operation.selection_set, fragments)), 1)  # 10 per mutation field
     root = schema.query_type
     return selection_cost(schema, root, operation.selection_set, fragments, variables, data, data is None)
 
@@ -252,6 +254,7 @@ class AdminApi:
         self.finished_bulk: list[dict[str, Any]] = []
         self.reuse_exports = False
         self.export_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.tag_writes: list[tuple[int, str, tuple[str, ...]]] = []
 
     # --- collections ------------------------------------------------------------------------
 
@@ -358,7 +361,27 @@ class AdminApi:
             "webhookSubscriptions": self._subscriptions,
             "webhookSubscriptionCreate": self._create_subscription,
             "webhookSubscriptionUpdate": self._update_subscription,
+            "tagsAdd": lambda _info, id, tags: self._tags(id, tags, add=True),
+            "tagsRemove": lambda _info, id, tags: self._tags(id, tags, add=False),
         }
+
+    # --- tags -------------------------------------------------------------------------------
+
+    def _tags(self, gid_value: str, tags: list[str] | str, add: bool) -> dict[str, Any]:
+        """`tagsAdd` / `tagsRemove` on a customer (the only taggable object the app writes)."""
+        names = [t.strip() for t in (tags.split(",") if isinstance(tags, str) else tags) if t.strip()]
+        match = re.fullmatch(r"gid://shopify/Customer/(\d+)", gid_value or "")
+        customer = self.store.customers.get(int(match.group(1))) if match else None
+        if customer is None:
+            return {"node": None, "userErrors": [{"field": ["id"], "message": "Customer does not exist"}]}
+        if not names:
+            return {"node": None, "userErrors": [{"field": ["tags"], "message": "Tags can't be blank"}]}
+        current = set(customer["tags"])
+        updated = current | set(names) if add else current - set(names)
+        if updated != current:
+            self.store.update_customer(customer["id"], tags=sorted(updated))
+        self.tag_writes.append((customer["id"], "add" if add else "remove", tuple(names)))
+        return {"node": self.render.customer(customer), "userErrors": []}
 
     # --- webhook subscriptions --------------------------------------------------------------
 

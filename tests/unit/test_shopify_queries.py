@@ -73,3 +73,14 @@ def test_bulk_queries_keep_to_shopifys_bulk_rules(resource: str) -> None:
         assert root.name.value == resource
         assert ("lineItems" in document or "variants" in document) == (resource in NESTED)
         assert "first:" not in document and "..." not in document  # whole connections, no fragments
+
+
+@pytest.mark.parametrize("removes", [(True,), (False,), tuple(i % 3 != 0 for i in range(25))])
+def test_the_segment_tag_batches_validate_and_stay_under_the_cost_limit(removes: tuple[bool, ...]) -> None:
+    from connectors.shopify.tags import BATCH, batch_document
+
+    document = batch_document(removes)
+    assert errors_of(document) == []
+    assert len(removes) <= BATCH
+    cost = operation_cost(admin_schema(), parse(document), {}, "CustomerSegmentTagsBatch")
+    assert cost == 10 * (len(removes) + sum(removes)) <= MAX_QUERY_COST

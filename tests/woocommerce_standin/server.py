@@ -4,8 +4,9 @@ It serves `/wp-json/wc/v3/` the way WooCommerce does (see PLATFORMS.md 9-10 and
 `woocommerce-rest-api-docs`): HTTP Basic key checks with WooCommerce's error bodies, read/write
 permissions, pagination (`per_page` <= 100, `X-WP-Total`, `X-WP-TotalPages`, `Link`),
 `modified_after`/`modified_before` with `dates_are_gmt`, orders, refunds, products, variations,
-customers and webhooks (creating one pings its address). On demand it answers 429 or 500,
-drops a connection in the middle of an answer, or holds a request until released.
+customers (and their meta through `customers/batch`) and webhooks (creating one pings its
+address). On demand it answers 429 or 500, drops a connection in the middle of an answer, or
+holds a request until released.
 
 Changes made through its methods (`update_order`, `delete_product`, ...) bump the record's
 `date_modified` and, like WooCommerce, deliver signed webhooks to every active subscription.
@@ -128,6 +129,7 @@ class StandIn:
         self.keys: dict[str, ApiKey] = {}
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
+        self.meta_writes: list[tuple[int, dict[str, Any]]] = []  # customers/batch updates, in order
         self.deliveries: list[Delivery] = []
         self.pings: list[tuple[int, str, int]] = []
         self.ca_bundle = str(certs.ca_bundle)
@@ -219,6 +221,8 @@ class StandIn:
                 return readers[head](parts[1:], params)
             if head == "webhooks":
                 return self._webhooks(method, parts[1:], params, body, request)
+            if parts == ["customers", "batch"] and method == "POST":
+                return self._customers_batch(body)
             if parts == ["data", "currencies", "current"] and method == "GET":
                 self._need_manager(request, method)
                 return 200, {"code": self.store.currency, "name": "Euro", "symbol": "&euro;"}, {}
@@ -376,6 +380,34 @@ class StandIn:
         if customer is None or len(parts) != 1:
             raise ApiError(404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
         return 200, store.customer_json(customer, self.url), {}
+
+    def _customers_batch(self, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """`POST customers/batch` with `update` items (meta_data merged by key, like WooCommerce)."""
+        updates = body.get("update") if isinstance(body, dict) else None
+        if not isinstance(updates, list) or len(updates) > 100:
+            raise ApiError(400, "rest_invalid_param", "Invalid parameter(s): update")
+        answered = []
+        for item in updates:
+            customer = self.store.customers.get(item.get("id")) if isinstance(item, dict) else None
+            if customer is None:
+                answered.append(
+                    {
+                        "id": item.get("id") if isinstance(item, dict) else None,
+                        "error": {
+                            "code": "woocommerce_rest_invalid_id",
+                            "message": "Invalid ID.",
+                            "data": {"status": 400},
+                        },
+                    }
+                )
+                continue
+            meta = customer.setdefault("meta", {})
+            for entry in item.get("meta_data") or ():
+                meta[str(entry["key"])] = entry.get("value")
+            self._touch(customer)
+            self.meta_writes.append((customer["id"], dict(meta)))
+            answered.append(self.store.customer_json(customer, self.url))
+        return 200, {"update": answered}, {}
 
     # --- webhooks -----------------------------------------------------------------------------
 

@@ -250,7 +250,10 @@ class Store:
             "shipping": _address(customer, False),
             "is_paying_customer": True,
             "avatar_url": "https://secure.gravatar.com/avatar/0?s=96",
-            "meta_data": [],
+            "meta_data": [
+                {"id": i + 1, "key": k, "value": v}
+                for i, (k, v) in enumerate(sorted(customer.get("meta", {}).items()))
+            ],
             "_links": {
                 "self": [{"href": f"{base}/wp-json/wc/v3/customers/{customer['id']}"}],
                 "collection": [{"href": f"{base}/wp-json/wc/v3/customers"}],

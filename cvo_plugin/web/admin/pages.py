@@ -17,6 +17,8 @@ from cvo_plugin.services.crosssell.settings import SETTINGS_HELP as CROSSSELL_HE
 from cvo_plugin.services.crosssell.settings import crosssell_settings
 from cvo_plugin.services.insights import read
 from cvo_plugin.services.insights.settings import SCALES, get_analytics_settings
+from cvo_plugin.services.segment_tags import write_log
+from cvo_plugin.services.widget.attribution import widget_panel
 from cvo_plugin.services.widget_settings import SETTINGS_HELP as WIDGET_HELP
 from cvo_plugin.services.widget_settings import widget_settings
 from cvo_plugin.web.admin.common import bp, read_errors, render, task_queue
@@ -106,9 +108,10 @@ def crosssells_page(status: int = 200, error: str | None = None) -> Any:
     search = (request.args.get("q") or "").strip()[:100] or None
     with read_errors():
         data = views.crosssells(get_session(), current_admin().shop_id, product_id, search, _page_number())
+        widget = widget_panel(get_session(), current_admin().shop_id)
     return render(
         "admin/crosssells.html", "crosssells", status, data=data, product_id=product_id, search=search or "",
-        error=error,
+        error=error, widget=widget,
     )  # fmt: skip
 
 
@@ -153,7 +156,7 @@ def settings_page(status: int = 200, errors: dict[str, str] | None = None, secti
         "admin/settings.html", "settings", status,
         analytics=analytics, table=analytics.segment_table().to_dict(), scales=SCALES, presets=list(PRESETS),
         crosssell=crosssell_settings(shop), crosssell_help=CROSSSELL_HELP,
-        widget=widget_settings(shop), widget_help=WIDGET_HELP,
+        widget=widget_settings(shop), widget_help=WIDGET_HELP, tag_log=write_log(session, shop.id, limit=20),
         errors=errors or {}, section=section,
     )  # fmt: skip
 
