@@ -213,6 +213,86 @@ OPERATIONS.update(
 )
 
 
+# --- the storefront widget (issue8: cvo_plugin/web/widget.py, docs/widget.md) ------------------
+
+ANON_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}
+_WIDGET_PARAMS = [
+    {**_query("product_id", {"type": "string", "pattern": "^[^\\x00-\\x1f]{1,64}$"}), "required": True},
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 10}),
+    _query("anon", ANON_ID),
+]
+_RECOMMENDATIONS_OK = {
+    "200": _json(ANY_OBJECT, "The block's items (an empty list when there is nothing to show)"),
+    "304": {"description": "Not modified (If-None-Match)"},
+}
+_EVENTS_OK = {"202": _json(ANY_OBJECT, "Received, stored, duplicates, dropped")}
+EVENT = {
+    "type": "object",
+    "required": ["kind", "product"],
+    "properties": {
+        "kind": {"enum": ["impression", "click", "add_to_cart"]},
+        "placement": {"enum": ["product", "cart"]},
+        "product": {"type": "string", "minLength": 1, "maxLength": 64},
+        "source": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+}
+EVENTS = {
+    "type": "object",
+    "required": ["anon", "events"],
+    "properties": {
+        "anon": ANON_ID,
+        "events": {"type": "array", "minItems": 1, "maxItems": 50, "items": EVENT},
+    },
+}
+_EVENTS_BODY = {"required": True, "content": {"application/json": {"schema": EVENTS}}}
+WIDGET_KEY = _query("shop", {"type": "string"})
+PROXY_PARAMS = [
+    _query("shop", {"type": "string"}),
+    _query("timestamp", {"type": "string"}),
+    _query("path_prefix", {"type": "string"}),
+    _query("signature", {"type": "string"}),
+]
+
+OPERATIONS.update(
+    {
+        "/widget/v1/recommendations": {
+            "get": {
+                "summary": "A product's frequently-bought-together block, or a cart's add-ons",
+                "security": [],
+                "parameters": [WIDGET_KEY, *_WIDGET_PARAMS],
+                "responses": {**_RECOMMENDATIONS_OK, **errors(400, 403, 404, 422, 429)},
+            }
+        },
+        "/widget/v1/events": {
+            "post": {
+                "summary": "The widget's impressions, clicks and add-to-carts",
+                "security": [],
+                "parameters": [WIDGET_KEY],
+                "requestBody": _EVENTS_BODY,
+                "responses": {**_EVENTS_OK, **errors(400, 403, 404, 422, 429)},
+            }
+        },
+        "/proxy/recommendations": {
+            "get": {
+                "summary": "The recommendations behind Shopify's app proxy (signed query)",
+                "security": [],
+                "parameters": [*PROXY_PARAMS, *_WIDGET_PARAMS],
+                "responses": {**_RECOMMENDATIONS_OK, **errors(400, 401, 404, 422, 429)},
+            }
+        },
+        "/proxy/events": {
+            "post": {
+                "summary": "The widget's events behind Shopify's app proxy (signed query)",
+                "security": [],
+                "parameters": PROXY_PARAMS,
+                "requestBody": _EVENTS_BODY,
+                "responses": {**_EVENTS_OK, **errors(400, 401, 404, 422, 429)},
+            }
+        },
+    }
+)
+
+
 def document() -> dict[str, Any]:
     """The OpenAPI document of every JSON operation in `OPERATIONS`."""
     return {

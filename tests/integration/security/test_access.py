@@ -33,12 +33,20 @@ PUBLIC: dict[str, str] = {
     "admin.signin_confirm": "redeems the one-time link in its form (as admin.signin), CSRF token needed",
     "admin.signout": "ends the caller's own cookie session; SameSite=Lax keeps other sites' forms out",
     "admin.signed_out": "a static page that says the session ended; no data",
+    "widget.widget_script": "the storefront script: the same static file for every shop, no data",
     "woocommerce.connect": (
         "the form where a store owner types the store's API keys: those keys are the credentials, "
         "checked against the store (its POST needs the session's CSRF token: test_connect_form_needs_csrf)"
     ),
 }
 
+# Whole families of public routes, with the reason.
+PUBLIC_PREFIXES: dict[str, str] = {
+    "storefront.": (
+        "the demo storefront of `cvo demo` (the demo shop's public catalogue and a session cart); "
+        "served outside production only: test_the_demo_storefront_is_off_in_production"
+    ),
+}
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Routes whose genuine request goes on to call the platform (no positive control here; their
 # success paths are tested with the stand-ins in tests/integration/shopify).
@@ -49,7 +57,7 @@ def secured_rules(app: Flask) -> list[tuple[Rule, str]]:
     """(rule, method) of every route that needs credentials."""
     pairs = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint in PUBLIC:
+        if rule.endpoint in PUBLIC or rule.endpoint.startswith(tuple(PUBLIC_PREFIXES)):
             continue
         for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
             pairs.append((rule, method))
@@ -78,6 +86,8 @@ def send(app: Flask, rule: Rule, method: str, request: dict[str, Any]) -> Any:
 
 def test_public_routes_are_listed_with_a_reason_and_exist(app: Flask) -> None:
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
+    for prefix in PUBLIC_PREFIXES:
+        assert any(e.startswith(prefix) for e in endpoints), f"no route starts with {prefix} any more"
     for endpoint, reason in PUBLIC.items():
         assert endpoint in endpoints, f"{endpoint} is allow-listed but no longer exists"
         assert len(reason) > 20
@@ -199,3 +209,19 @@ def test_sign_in_links_are_checked(secured: Secured) -> None:
     assert used.status_code == 303
     again = secured.app.test_client().get("/admin/signin", query_string={"token": valid})
     assert again.status_code == 401  # used once
+
+
+def test_the_demo_storefront_is_off_in_production(database_url: str, tmp_path: Any) -> None:
+    from cvo_plugin import create_app
+    from tests.conftest import app_overrides
+
+    app = create_app(app_overrides(database_url, tmp_path / "i", CVO_ENV="production"))
+    try:
+        rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith(tuple(PUBLIC_PREFIXES))]
+        assert rules
+        for rule in rules:
+            for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
+                response = app.test_client().open(fill_path(rule, {}), method=method)
+                assert response.status_code == 404, (method, rule.rule, response.status_code)
+    finally:
+        app.extensions["cvo"]["db"].dispose()

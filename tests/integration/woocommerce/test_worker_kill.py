@@ -76,3 +76,70 @@ def test_a_backfill_whose_worker_is_killed_resumes_on_a_new_worker(
         counts = row_counts(live.database, result.shop_id)
         assert counts["orders"] == len(store.orders)
         assert counts["order_lines"] == len(expected_state(store, woo.url).lines)
+
+
+def test_segment_write_back_whose_worker_is_killed_tags_every_customer_once(
+    certs: CertificateFiles, live: Live, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Killed while the store receives its second batch of segment meta: the new worker writes
+    what was not recorded (the interrupted batch again, harmlessly), every registered customer
+    ends with their segment, and the write log holds each customer once."""
+    from sqlalchemy import func
+
+    from cvo_plugin.models import SegmentTagWrite, Shop
+    from cvo_plugin.services.widget_settings import update_widget_settings
+    from tests.insights_fixtures import current_segments
+
+    store: Store = generate_store(orders=1_200, products=20, seed=4)
+    with StandIn(store, certs) as woo:
+        key = woo.add_key()
+        result = live.connect(woo, key)  # backfill and computations, here (write-back off)
+        with live.database.session() as session:
+            shop = session.get(Shop, result.shop_id)
+            assert shop is not None
+            update_widget_settings(session, shop, {"segment_tags": True})
+        registered = {
+            int(pid): segment for pid, segment in current_segments(live.database, result.shop_id).items()
+            if pid.isdigit()
+        }  # fmt: skip
+        assert len(registered) > 100  # more than one batch
+        batches = []
+
+        def second_batch(request: object) -> bool:
+            if getattr(request, "route", "") != "customers/batch" or getattr(request, "method", "") != "POST":
+                return False
+            batches.append(request)
+            return len(batches) == 2
+
+        hold = woo.fail("hold", 1, match=second_batch)
+        redis = Redis.from_url(redis_url)
+        queue = tasks.TaskQueue(live.settings.replace(redis_url=redis_url), live.database, redis=redis)
+        handle = queue.enqueue(
+            tasks.SEGMENT_TAGS, result.shop_id, kind=tasks.SEGMENT_TAGS_KIND, queue=tasks.QUEUE_SYNC
+        )
+        bundle = str(certs.ca_bundle)
+        env = worker_env(
+            database_url, redis_url, tmp_path / "i", WOOCOMMERCE_CA_BUNDLE=bundle, APP_URL=live.url
+        )
+        worker = WorkerProcess(env, tasks.QUEUE_SYNC, "tags", tmp_path).start()
+        try:
+            assert hold.holding.wait(60), worker.log()
+            worker.kill()  # the store is receiving the second batch
+            hold.released.set()
+            worker = WorkerProcess(env, tasks.QUEUE_SYNC, "tags-again", tmp_path).start()
+
+            def finished() -> bool:
+                with live.database.sessionmaker() as session:
+                    return session.get(JobRun, handle.id).status == "finished"  # type: ignore[union-attr]
+
+            wait_until(finished, 90, "the resumed write-back")
+        finally:
+            worker.stop()
+        for cid, segment in registered.items():
+            assert woo.store.customers[cid]["meta"] == {"cvo_segment": segment}
+        with live.database.sessionmaker() as session:
+            writes = session.scalar(select(func.count()).select_from(SegmentTagWrite))
+            customers = session.scalar(select(func.count(func.distinct(SegmentTagWrite.customer_id))))
+        assert writes == customers == len(registered)
+        sent = len(woo.calls("customers/batch", "POST"))
+        assert -(-len(registered) // 100) <= sent <= -(-len(registered) // 100) + 1  # at most one again
