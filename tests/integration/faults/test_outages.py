@@ -93,6 +93,12 @@ def test_redis_killed_mid_run_and_restarted_every_job_completes(
                 client.post("/shopify/webhooks", **_signed_webhook(tenants.shopify_a.domain)).status_code
                 == 200
             )
+            # the storefront widget answers from the database (its cache and limits live in Redis)
+            started = time.monotonic()
+            query = {"shop": tenants.shopify_a.public_key, "product_id": "p1"}
+            widget = client.get("/widget/v1/recommendations", query_string=query)
+            assert widget.status_code == 200 and widget.is_json, widget.get_data(as_text=True)
+            assert time.monotonic() - started < 3
         finally:
             app.extensions["cvo"]["db"].dispose()
         with pg.sessionmaker() as session:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from cvo_plugin.crypto import TokenBox
 from cvo_plugin.db import Database
-from cvo_plugin.models import Customer, Order, OrderLine, Shop
+from cvo_plugin.models import Customer, Order, OrderLine, Product, Shop
 from tests.conftest import TOKEN_KEY
 
 MARKER = "tenant-a-marker"
@@ -71,6 +71,7 @@ def _add_shop(database: Database, platform: str, domain: str, active: bool = Tru
         )
         session.add(shop)
         session.flush()
+        session.add(Product(shop_id=shop.id, platform_id="p1", title="Mug", status="active", published=True))
         customer = Customer(
             shop_id=shop.id, platform_id="c1", email=email, first_name=MARKER, last_name="Doe", city="Lyon"
         )
