@@ -37,14 +37,14 @@ def flaky(shop_id: int, attempts_file: str, fail_times: int) -> dict[str, int]:
 def sync_file(shop_id: int, path: str, intervals_key: str) -> dict[str, int]:
     """A stand-in for a platform sync: store a lines-csv file through the write path (the same
     file again changes nothing), record when it ran (a Redis list), then queue the shop's
-    computations as a real sync does."""
+    segment computation as a real sync queues its computations."""
     import json
     import os
 
     from cvo_plugin.models import Shop
     from cvo_plugin.runtime import redis_client
     from cvo_plugin.services.imports import import_orders
-    from cvo_plugin.tasks import TaskQueue, enqueue_compute
+    from cvo_plugin.tasks import COMPUTE_SEGMENTS, QUEUE_ANALYTICS, TaskQueue
     from jobs.runtime import current_settings
 
     with job_run("sync", shop_id) as run:
@@ -56,5 +56,7 @@ def sync_file(shop_id: int, path: str, intervals_key: str) -> dict[str, int]:
         settings = current_settings()
         redis = redis_client(settings.redis_url or "")
         redis.rpush(intervals_key, json.dumps([shop_id, started, time.time(), os.getpid()]))
-        enqueue_compute(TaskQueue(settings, run.database, redis=redis), shop_id)
+        TaskQueue(settings, run.database, redis=redis).enqueue(
+            COMPUTE_SEGMENTS, shop_id, kind="segments", queue=QUEUE_ANALYTICS
+        )
         return {"orders": summary.counts.orders}

@@ -30,7 +30,7 @@ NOT_JSON_PREFIXES: dict[str, str] = {
     "admin.": "the admin's HTML pages and forms (its JSON is under /admin/api/)",
     "storefront.": "the demo storefront (outside production only); its cart.js mimics Shopify's Ajax API",
 }
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 15
 
 
 def openapi_path(rule: str) -> str:
