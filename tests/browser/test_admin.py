@@ -16,7 +16,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -307,17 +307,21 @@ def test_channels_spend_upload(tab: Session, live: Live, tmp_path: Path) -> None
     for i, channel in enumerate(summary["channels"]):
         assert rows.nth(i).get_attribute("data-channel") == channel["name"]
         assert int(_text(rows.nth(i), "[data-field=customers]").replace(",", "")) == channel["customers"]
+    before = page.locator("[data-testid=spend-row]").count()  # the demo's own spend
     spend = tmp_path / "spend.csv"
-    spend.write_text("channel,month,amount\nGoogle Ads,2026-01,1200.50\nfacebook,2026-01,800\n")
+    # months before the demo store opened, so both rows are new
+    spend.write_text("channel,month,amount\nGoogle Ads,2021-01,1200.50\nfacebook,2021-01,800\n")
     page.set_input_files("#spend-file", str(spend))
     page.click("[data-testid=spend-form] button")
     page.wait_for_selector("[data-testid=notice]")
-    assert page.locator("[data-testid=spend-row]").count() == 2
+    assert page.locator("[data-testid=spend-row]").count() == before + 2
     with live.database.session() as session:
         stored = {
             (s.channel, s.amount)
             for s in session.scalars(
-                select(MarketingSpend).where(MarketingSpend.shop_id == live.shops.shop_id)
+                select(MarketingSpend).where(
+                    MarketingSpend.shop_id == live.shops.shop_id, MarketingSpend.month == date(2021, 1, 1)
+                )
             )
         }
     assert stored == {("google", Decimal("1200.50")), ("facebook", Decimal("800.00"))}
