@@ -155,7 +155,11 @@ def _run(
         render = api._node(resource)
         with path.open("w", encoding="utf-8") as out:
             objects = _write(out, (render(i) for i in items), node_type, selection, fragments, grouped)
-        time.sleep(api.bulk_delay_s)
+        # Shopify takes a while: `bulk_delay_s` is read as it goes, so a test can hold exports
+        # back for as long as it needs and then let them finish.
+        written = time.monotonic()
+        while time.monotonic() - written < api.bulk_delay_s:
+            time.sleep(0.02)
         size = path.stat().st_size
         with api.lock:
             api.bulk_ops[op_id].update(

@@ -42,7 +42,7 @@ def test_exports_still_running_end_the_run_and_bulk_operations_finish_resumes_it
         settings = get_settings()
     sync_client = client_for(database, settings, shop_id)
     ensure_subscriptions(sync_client, settings.app_url + "/shopify/webhooks")
-    shopify.api.bulk_delay_s = 1.0
+    shopify.api.bulk_delay_s = 60.0  # held back until the test lets them finish below
     summary = ShopifySync(database, sync_client, shop_id, bulk_wait_s=0.2).run()
     assert summary.mode == "backfill" and set(summary.waiting) == {"products", "customers", "orders"}
     with database.sessionmaker() as session:
