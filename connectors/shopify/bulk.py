@@ -7,7 +7,8 @@ connections are started with `groupObjects: true`, so each parent's children fol
 reader then joins them in one pass holding one parent at a time, whatever the file's size.
 
 A resumed import skips the root objects an earlier run already stored (`skip_roots`) without
-parsing them.
+parsing them. The orders export, by far the largest, is decoded straight into the shapes of
+`connectors.shopify.shapes` (`read_orders`); the others into dictionaries (`read_objects`).
 """
 
 from __future__ import annotations
@@ -21,16 +22,37 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+import msgspec
 import orjson
 
 from connectors.shopify.client import NETWORK_ERRORS, GraphQLClient, load_document
 from connectors.shopify.errors import Permanent, Transient
+from connectors.shopify.shapes import LineItemNode, OrderNode
 
 # Exports whose query nests a connection: their children must follow their parent.
 NESTED = frozenset({"orders", "products"})
 RESOURCES = ("products", "customers", "orders")
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELED", "EXPIRED"})
 _PARENT_KEY = b'"__parentId"'
+
+
+class _Child(msgspec.Struct):
+    parent_id: str | None = msgspec.field(default=None, name="__parentId")
+
+
+_ORDER_DECODER = msgspec.json.Decoder(OrderNode)
+_LINE_ITEM_DECODER = msgspec.json.Decoder(LineItemNode)
+_CHILD_DECODER = msgspec.json.Decoder(_Child)
+
+
+def _is_child(raw: bytes) -> bool:
+    if _PARENT_KEY not in raw:
+        return False
+    try:
+        return _CHILD_DECODER.decode(raw).parent_id is not None
+    except msgspec.MsgspecError:
+        raise Permanent("the export's result file holds a line that is not JSON") from None
+
 
 # orjson parses the large result files several times faster than the standard library.
 loads: Callable[[bytes], Any] = orjson.loads
@@ -174,10 +196,11 @@ def _lines(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def _skip_roots(lines: Iterator[bytes], count: int) -> Iterator[bytes]:
-    """The lines after the first `count` roots and their children, found without parsing."""
+    """The lines after the first `count` roots and their children, found without parsing them
+    (but for `__parentId`, on the lines that name it)."""
     roots = 0
     for raw in lines:
-        if not raw.strip() or _PARENT_KEY in raw:  # a blank line or a skipped root's child
+        if not raw.strip() or _is_child(raw):  # a blank line or a skipped root's child
             continue
         roots += 1
         if roots > count:
@@ -215,5 +238,48 @@ def read_objects(
             children.append(item)
         else:
             raise Permanent(f"the export is not grouped: {parent_id} has children apart from it")
+    if parent is not None:
+        yield parent, children
+
+
+def _line_item(raw: bytes) -> LineItemNode | None:
+    """The line item on a line that names `__parentId`; None when it is an order after all
+    (one whose text holds the word)."""
+    try:
+        item = _LINE_ITEM_DECODER.decode(raw)
+    except msgspec.ValidationError:
+        if _CHILD_DECODER.decode(raw).parent_id is None:
+            return None
+        raise
+    return item if item.parent_id is not None else None
+
+
+def read_orders(
+    lines: Iterable[bytes], skip_roots: int = 0
+) -> Iterator[tuple[OrderNode, list[LineItemNode]]]:
+    """(order, its line items) from the orders export, decoded straight into their shapes
+    (`connectors.shopify.shapes`), after the first `skip_roots` orders. As `read_objects`."""
+    stream = iter(lines)
+    if skip_roots:
+        stream = _skip_roots(stream, skip_roots)
+    parent: OrderNode | None = None
+    children: list[LineItemNode] = []
+    try:
+        for raw in stream:
+            child = _line_item(raw) if _PARENT_KEY in raw else None
+            if child is None:
+                if not raw.strip():
+                    continue
+                if parent is not None:
+                    yield parent, children
+                parent, children = _ORDER_DECODER.decode(raw), []
+            elif parent is not None and child.parent_id == parent.id:
+                children.append(child)
+            else:
+                raise Permanent(f"the export is not grouped: {child.parent_id} has children apart from it")
+    except msgspec.ValidationError as exc:
+        raise Permanent(f"the export holds an order of another shape than asked for ({exc})") from None
+    except msgspec.DecodeError:
+        raise Permanent("the export's result file holds a line that is not JSON") from None
     if parent is not None:
         yield parent, children

@@ -26,6 +26,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from connectors.shopify.shapes import (
+    Address,
+    LineItemNode,
+    MoneyBag,
+    OrderNode,
+    Ref,
+    UtmParameters,
+    Visit,
+    line_item_node,
+    order_node,
+)
 from cvo_plugin.records import (
     CustomerRecord,
     LineRecord,
@@ -36,6 +47,9 @@ from cvo_plugin.records import (
 )
 
 GID_PREFIX = "gid://shopify/"
+_NO_ADDRESS = Address()
+_NO_VISIT = Visit()
+_NO_UTM = UtmParameters()
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign")
 _EMPTY: Mapping[str, Any] = {}
 
@@ -170,19 +184,18 @@ def _order(
     )
 
 
-def _amount(bag: Any) -> str | None:
+def _amount(bag: MoneyBag | None) -> str | None:
     """The shop-currency amount of a GraphQL `MoneyBag`, as the text Shopify sends."""
-    money = bag.get("shopMoney") if bag else None
-    amount = money.get("amount") if money else None
-    return None if amount is None or amount == "" else str(amount)
+    money = bag.shopMoney if bag is not None else None
+    return money.amount or None if money is not None else None
 
 
-def _time_text(value: Any) -> str | None:
-    return str(value) if value else None
+def _ref_id(ref: Ref | None) -> str | None:
+    return numeric_id(ref.id) if ref is not None else None
 
 
 def order_rows_from_graphql(
-    node: Mapping[str, Any], line_nodes: Sequence[Mapping[str, Any]]
+    node: OrderNode | Mapping[str, Any], line_nodes: Sequence[LineItemNode | Mapping[str, Any]]
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     """An order of the GraphQL API (`OrderFields`) and its line items (`LineItemFields`) as rows.
 
@@ -190,61 +203,63 @@ def order_rows_from_graphql(
     money left as the ISO 8601 and decimal text Shopify sends: what the bulk backfill copies
     into PostgreSQL as it is. `order_from_graphql` types them.
     """
-    platform_id = numeric_id(node["id"])
+    node = order_node(node)
+    platform_id = numeric_id(node.id)
     assert platform_id is not None
-    address = node.get("shippingAddress") or node.get("billingAddress") or _EMPTY
-    journey = (node.get("customerJourneySummary") or _EMPTY).get("firstVisit") or _EMPTY
-    utm = journey.get("utmParameters") or _EMPTY
-    attributes = {a["key"]: a["value"] for a in node.get("customAttributes") or ()}
-    status = node.get("displayFinancialStatus")
+    address = node.shippingAddress or node.billingAddress or _NO_ADDRESS
+    journey = node.customerJourneySummary
+    visit = (journey.firstVisit if journey is not None else None) or _NO_VISIT
+    utm = visit.utmParameters or _NO_UTM
+    attributes = {a.key: a.value for a in node.customAttributes}
+    status = node.displayFinancialStatus
     order = (
         platform_id,
-        _time_text(node.get("createdAt")),
-        clip(node.get("name"), 64),
-        numeric_id((node.get("customer") or _EMPTY).get("id")),
-        clip(node.get("email"), 320),
-        _time_text(node.get("processedAt")),
-        _time_text(node.get("updatedAt")),
-        _time_text(node.get("cancelledAt")),
+        node.createdAt or None,
+        clip(node.name, 64),
+        _ref_id(node.customer),
+        clip(node.email, 320),
+        node.processedAt or None,
+        node.updatedAt or None,
+        node.cancelledAt or None,
         status.lower() if status else None,
-        currency_code(node.get("currencyCode")),
+        currency_code(node.currencyCode),
         None,  # gross: from the lines
-        _amount(node.get("totalDiscountsSet")),
+        _amount(node.totalDiscountsSet),
         None,  # refunds: from the lines
-        _amount(node.get("totalShippingPriceSet")),
-        _amount(node.get("totalTaxSet")),
-        _amount(node.get("totalPriceSet")),
-        joined(node.get("discountCodes"), 10_000),
-        clip(node.get("sourceName"), 128),
-        journey.get("referrerUrl") or None,
-        relative_url(journey.get("landingPage")),
-        clip(utm.get("source") or attributes.get("utm_source"), 255),
-        clip(utm.get("medium") or attributes.get("utm_medium"), 255),
-        clip(utm.get("campaign") or attributes.get("utm_campaign"), 255),
+        _amount(node.totalShippingPriceSet),
+        _amount(node.totalTaxSet),
+        _amount(node.totalPriceSet),
+        joined(node.discountCodes, 10_000),
+        clip(node.sourceName, 128),
+        visit.referrerUrl or None,
+        relative_url(visit.landingPage),
+        clip(utm.source or attributes.get("utm_source"), 255),
+        clip(utm.medium or attributes.get("utm_medium"), 255),
+        clip(utm.campaign or attributes.get("utm_campaign"), 255),
         None,  # device type: not in the GraphQL order
-        clip(address.get("countryCodeV2"), 64),
-        clip(address.get("province"), 128),
-        clip(address.get("city"), 128),
+        clip(address.countryCodeV2, 64),
+        clip(address.province, 128),
+        clip(address.city, 128),
         _attributes_text(attributes),
     )
     lines = []
-    for line in line_nodes:
-        quantity = int(line["quantity"])
-        current = line.get("currentQuantity")
+    for line in map(line_item_node, line_nodes):
+        quantity = line.quantity
+        current = line.currentQuantity
         lines.append(
             (
                 platform_id,
-                numeric_id((line.get("product") or _EMPTY).get("id")),
+                _ref_id(line.product),
                 quantity,
-                _amount(line.get("originalUnitPriceSet")) or "0",
-                numeric_id(line["id"]),
-                numeric_id((line.get("variant") or _EMPTY).get("id")),
-                clip(line.get("sku"), 255),
-                clip(line.get("title"), 512),
+                _amount(line.originalUnitPriceSet) or "0",
+                numeric_id(line.id),
+                _ref_id(line.variant),
+                clip(line.sku, 255),
+                clip(line.title, 512),
                 None,  # product type: not in the GraphQL line
-                clip(line.get("vendor"), 255),
-                _amount(line.get("totalDiscountSet")),
-                max(quantity - int(current), 0) if current is not None else 0,
+                clip(line.vendor, 255),
+                _amount(line.totalDiscountSet),
+                max(quantity - current, 0) if current is not None else 0,
             )
         )
     return order, lines
@@ -268,7 +283,9 @@ def _typed(row: tuple[Any, ...], times: Sequence[int], money: Sequence[int]) -> 
     return values
 
 
-def order_from_graphql(node: Mapping[str, Any], line_nodes: Sequence[Mapping[str, Any]]) -> OrderBundle:
+def order_from_graphql(
+    node: OrderNode | Mapping[str, Any], line_nodes: Sequence[LineItemNode | Mapping[str, Any]]
+) -> OrderBundle:
     """An order of the GraphQL API (`OrderFields`) and its line items (`LineItemFields`)."""
     order, lines = order_rows_from_graphql(node, line_nodes)
     return OrderBundle(

@@ -43,6 +43,8 @@ class Loader:
         self.shop_id = shop_id
         self.batch_size = batch_size
         self._stager: Stager | None = None
+        self._merged = False
+        self._before: dict[str, int] = {}
         self._buffers: dict[str, list[Any]] = {}
         self.staged: dict[str, int] = {}
 
@@ -50,11 +52,13 @@ class Loader:
         self.session.flush()
         self._stager = Stager(self.session.connection())
         self._stager.create()
+        self._merged = False  # staging tables holding merged rows: emptied on demand
         self._buffers = {
             table: []
             for table in ("stg_customers", "stg_products", "stg_variants", "stg_orders", "stg_lines")
         }
         self.staged = dict.fromkeys(self._buffers, 0)
+        self._before = dict(self.staged)  # what was staged before the last merge
         return self
 
     def __exit__(
@@ -76,11 +80,17 @@ class Loader:
             if len(buffer) >= self.batch_size:
                 self._flush(table)
 
-    def _flush(self, table: str) -> None:
+    def _staging(self) -> Stager:
         assert self._stager is not None, "use Loader as a context manager"
+        if self._merged:
+            self._stager.create()
+            self._merged = False
+        return self._stager
+
+    def _flush(self, table: str) -> None:
         buffer = self._buffers[table]
         if buffer:
-            self.staged[table] += self._stager.append(table, buffer)
+            self.staged[table] += self._staging().append(table, buffer)
             buffer.clear()
 
     def add_customers(self, records: Iterable[CustomerRecord]) -> None:
@@ -132,9 +142,9 @@ class Loader:
         """Stage orders and lines given as `text_rows` of `OrderRecord` and `LineRecord` fields,
         with times and amounts as the text a platform sent (PostgreSQL only). A bad time or
         amount fails the load."""
-        assert self._stager is not None, "use Loader as a context manager"
-        self.staged["stg_orders"] += self._stager.append_text("stg_orders", orders)
-        self.staged["stg_lines"] += self._stager.append_text("stg_lines", lines)
+        stager = self._staging()
+        self.staged["stg_orders"] += stager.append_text("stg_orders", orders)
+        self.staged["stg_lines"] += stager.append_text("stg_lines", lines)
 
     # --- merge ----------------------------------------------------------------------------
 
@@ -148,13 +158,17 @@ class Loader:
         assert self._stager is not None, "use Loader as a context manager"
         for table in self._buffers:
             self._flush(table)
+        stager = self._staging()
+        given = sum(
+            self.staged[t] - self._before[t] for t in ("stg_customers", "stg_products", "stg_variants")
+        )
         counts = None
-        given = self.staged["stg_customers"] + self.staged["stg_products"] + self.staged["stg_variants"]
-        if complete and self._stager.dialect == "postgresql" and not given:
+        if complete and stager.dialect == "postgresql" and not given:
             counts = merge_complete(self.session.connection(), self.shop_id)
         if counts is None:
-            self._stager.index()
+            stager.index()
             counts = merge_staged(self.session.connection(), self.shop_id)
-        self._stager.create()
+        self._merged = True
+        self._before = dict(self.staged)
         self.session.expire_all()
         return counts

@@ -135,9 +135,10 @@ def merge_complete(connection: Connection, shop_id: int) -> MergeCounts | None:
 
 
 def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
-    connection.exec_driver_sql("SET LOCAL work_mem = '128MB'")
-    # Compiling these statements (PostgreSQL's JIT) costs more than running them.
-    connection.exec_driver_sql("SET LOCAL jit = off")
+    # Hash in memory; compiling these statements (PostgreSQL's JIT) costs more than running them.
+    connection.exec_driver_sql(
+        f"SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
+    )
     named = {
         table: connection.execute(text(statement), params).rowcount
         for table, statement in (
@@ -149,8 +150,6 @@ def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     # The lookups below probe these tables by index; statistics that still describe a much
     # smaller table could send them down another index.
     analyze_outgrown(connection, named)
-    connection.exec_driver_sql("DROP TABLE IF EXISTS stg_written")
-    connection.exec_driver_sql(_WRITTEN_DDL)
     connection.execute(text(_UPSERT_ORDERS), params)
     staged, written, cancelled, returns, replaced = connection.execute(text(_COUNTS)).one()
     lines = connection.execute(text(_INSERT_LINES), params).rowcount

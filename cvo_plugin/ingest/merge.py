@@ -319,15 +319,16 @@ def analyze_outgrown(connection: Connection, incoming: dict[str, int]) -> None:
     analysed, or receiving more than half as many rows as the statistics count. A sync that
     stores a large shop batch after batch thus analyses while the tables are small, not after
     every batch (each ANALYZE of a large table costs a sample of 30,000 rows)."""
-    stale = []
-    for table, rows in incoming.items():
-        if rows <= 0:
-            continue
-        estimate = connection.execute(
-            text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}
-        ).scalar()
-        if estimate is None or estimate < 0 or rows > 0.5 * estimate:
-            stale.append(table)
+    growing = {table: rows for table, rows in incoming.items() if rows > 0}
+    if not growing:
+        return
+    estimates = dict(
+        connection.execute(
+            text("SELECT relname, reltuples FROM pg_class WHERE oid = ANY(CAST(:tables AS regclass[]))"),
+            {"tables": list(growing)},
+        ).all()
+    )
+    stale = [t for t, rows in growing.items() if estimates.get(t, -1) < 0 or rows > 0.5 * estimates[t]]
     if stale:
         connection.exec_driver_sql(f"ANALYZE {', '.join(stale)}")
 

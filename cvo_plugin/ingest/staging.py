@@ -100,6 +100,7 @@ class Stager:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+        self._utc = False  # the transaction reads times without offset as UTC
         if self.dialect not in _SQL_TYPES:
             raise NotImplementedError(f"staging is not implemented for {self.dialect}")
         if self.dialect == "sqlite":
@@ -108,8 +109,8 @@ class Stager:
     def create(self) -> None:
         """(Re)create every staging table, empty."""
         types = _SQL_TYPES[self.dialect]
+        statements = []
         for table, rtype in STAGING_TABLES.items():
-            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
             # `seq` numbers the rows in the order they were staged (later rows win).
             seq = (
                 "seq INTEGER PRIMARY KEY"
@@ -119,7 +120,16 @@ class Stager:
             columns = ", ".join(
                 [seq] + [f"{name} {types[_KINDS.get(name, 'text')]}" for name in rtype._fields]
             )
-            self.connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {table} ({columns})")
+            statements += [f"DROP TABLE IF EXISTS {table}", f"CREATE TEMPORARY TABLE {table} ({columns})"]
+        self.script(statements)
+
+    def script(self, statements: list[str]) -> None:
+        """Run statements without parameters: in one round trip on PostgreSQL."""
+        if self.dialect == "postgresql":
+            self.connection.exec_driver_sql("; ".join(statements))
+        else:
+            for statement in statements:
+                self.connection.exec_driver_sql(statement)
 
     def index(self) -> None:
         """Index the staging tables for the merge joins (after loading: faster than before)."""
@@ -137,8 +147,7 @@ class Stager:
 
     def drop(self) -> None:
         """Drop every staging table."""
-        for table in STAGING_TABLES:
-            self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        self.script([f"DROP TABLE IF EXISTS {table}" for table in STAGING_TABLES])
 
     def append(self, table: str, records: Sequence[Sequence[Any]]) -> int:
         """Append records (of the table's record type) and return how many were written."""
@@ -164,7 +173,9 @@ class Stager:
         if self.dialect != "postgresql":
             raise NotImplementedError("text rows are staged on PostgreSQL only: stage records")
         columns = ", ".join(STAGING_TABLES[table]._fields)
-        self.connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+        if not self._utc:
+            self.connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+            self._utc = True
         driver = self.connection.connection.driver_connection
         with driver.cursor() as cursor:  # type: ignore[union-attr]
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:

@@ -43,6 +43,7 @@ from connectors.shopify.mapping import (
     order_rows_from_graphql,
     product_from_graphql,
 )
+from connectors.shopify.shapes import LineItemNode, OrderNode
 from connectors.shopify.streams import CustomersStream, OrdersStream, ProductsStream, Stream, window_search
 from cvo_plugin.db import Database
 from cvo_plugin.ingest import Loader, TextRows, text_rows
@@ -129,7 +130,7 @@ class _TextOrders:
         return self.orders.count
 
 
-def _text_orders(chunk: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> _TextOrders:
+def _text_orders(chunk: list[tuple[OrderNode, list[LineItemNode]]]) -> _TextOrders:
     orders: list[tuple[Any, ...]] = []
     lines: list[tuple[Any, ...]] = []
     for node, children in chunk:
@@ -139,7 +140,7 @@ def _text_orders(chunk: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> _T
     return _TextOrders(text_rows(orders), text_rows(lines))
 
 
-def _map_bulk(resource: str, item: tuple[dict[str, Any], list[dict[str, Any]]]) -> Any:
+def _map_bulk(resource: str, item: tuple[Any, list[Any]]) -> Any:
     node, children = item
     if resource == "orders":
         return order_from_graphql(node, children)
@@ -282,7 +283,11 @@ class ShopifySync:
                 bulk.open_result(operation.url) as stream,
                 ThreadPoolExecutor(1, "shopify-writer") as writer,
             ):
-                objects = bulk.read_objects(stream, skip_roots=done)
+                objects: Iterator[Any] = (
+                    bulk.read_orders(stream, skip_roots=done)
+                    if resource == "orders"
+                    else bulk.read_objects(stream, skip_roots=done)
+                )
                 stored: Future[None] | None = None
                 as_text = resource == "orders" and self.database.engine.dialect.name == "postgresql"
                 for chunk in _batched(objects, self.batch_roots[resource]):

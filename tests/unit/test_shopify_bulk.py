@@ -46,6 +46,52 @@ def test_ungrouped_or_broken_files_are_refused_not_half_read() -> None:
         list(bulk.read_objects([b'{"id": "a"}\n', b'{"id": \n']))
 
 
+def _line(number: int, order: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"gid://shopify/LineItem/{number}",
+        "quantity": 1,
+        "__parentId": f"gid://shopify/Order/{order}",
+        **fields,
+    }
+
+
+def test_orders_are_decoded_into_their_shapes_and_joined_the_same_way() -> None:
+    lines = jsonl(
+        {"id": "gid://shopify/Order/1", "email": "a@example.com", "customAttributes": [{"key": "k"}]},
+        _line(1, 1, currentQuantity=0),
+        _line(2, 1, originalUnitPriceSet={"shopMoney": {"amount": "9.50"}}),
+        {"id": "gid://shopify/Order/2", "note": "__parentId"},
+        {"id": "gid://shopify/Order/3"},
+        _line(3, 3),
+    )
+    read = list(bulk.read_orders(lines + [b"\n"]))
+    assert [(o.id[-1], [c.id[-1] for c in cs]) for o, cs in read] == [
+        ("1", ["1", "2"]),
+        ("2", []),
+        ("3", ["3"]),
+    ]
+    first, children = read[0]
+    assert first.email == "a@example.com" and first.customAttributes[0].value is None
+    assert children[0].currentQuantity == 0 and children[1].originalUnitPriceSet.shopMoney.amount == "9.50"
+    assert [o.id[-1] for o, _ in bulk.read_orders(lines, skip_roots=2)] == ["3"]
+    assert list(bulk.read_orders(lines, skip_roots=3)) == []
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (jsonl({"id": "gid://shopify/Order/1"}, _line(1, 2)), "not grouped"),
+        ([b'{"id": "gid://shopify/Order/1"}\n', b'{"id": \n'], "not JSON"),
+        (jsonl({"id": "gid://shopify/Order/1", "email": 7}), r"\$\.email"),
+        (jsonl({"id": "gid://shopify/Order/1"}, _line(1, 1, quantity="two")), r"\$\.quantity"),
+        (jsonl({"name": "#1001"}), "missing required field `id`"),
+    ],
+)
+def test_orders_of_another_shape_or_order_are_refused(lines: list[bytes], message: str) -> None:
+    with pytest.raises(Permanent, match=message):
+        list(bulk.read_orders(lines))
+
+
 @pytest.fixture(scope="module")
 def standin() -> Iterator[ShopifyStandIn]:
     with ShopifyStandIn(Store.generate(40, seed=8), "key", SECRET, restore_rate=1e6) as s:
