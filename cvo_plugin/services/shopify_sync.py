@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -276,29 +277,34 @@ class ShopifySync:
         total = max(operation.root_object_count, 1)
         if operation.url and done < operation.root_object_count:
             # Reading and mapping the next batch (this thread) overlaps with storing the previous
-            # one (the writer thread, mostly waiting on the database); batches are stored in order,
-            # one at a time, each with its checkpoint.
+            # ones (writer threads, mostly waiting on the database). On PostgreSQL two writers
+            # take turns: one stages its batch while the other merges. Batches merge and commit in
+            # order, one at a time, each with its checkpoint.
+            writers = 2 if self.database.engine.dialect.name == "postgresql" else 1
             with (
                 _collector_paused(),
                 bulk.open_result(operation.url) as stream,
-                ThreadPoolExecutor(1, "shopify-writer") as writer,
+                ThreadPoolExecutor(writers, "shopify-writer") as pool,
             ):
                 objects: Iterator[Any] = (
                     bulk.read_orders(stream, skip_roots=done)
                     if resource == "orders"
                     else bulk.read_objects(stream, skip_roots=done)
                 )
-                stored: Future[None] | None = None
+                in_flight: deque[Future[None]] = deque()
                 as_text = resource == "orders" and self.database.engine.dialect.name == "postgresql"
                 for chunk in _batched(objects, self.batch_roots[resource]):
                     records: Any = (
                         _text_orders(chunk) if as_text else [_map_bulk(resource, item) for item in chunk]
                     )
-                    if stored is not None:
-                        stored.result()  # the previous batch is committed (or its error raised)
-                    stored = writer.submit(self._store_batch, resource, records, total, summary)
-                if stored is not None:
-                    stored.result()
+                    while len(in_flight) >= writers:
+                        in_flight.popleft().result()  # committed (or its error raised)
+                    previous = in_flight[-1] if in_flight else None
+                    in_flight.append(
+                        pool.submit(self._store_batch, resource, records, total, summary, previous)
+                    )
+                while in_flight:
+                    in_flight.popleft().result()
         with self.database.session() as session:
             state = self._state(session, resource, lock=True)
             extra = dict(state.extra or {})
@@ -307,8 +313,12 @@ class ShopifySync:
             self._succeeded(state, _from_iso(finished["until"]))
         self._done[resource] = 1.0
 
-    def _store_batch(self, resource: str, records: Any, total: int, summary: SyncSummary) -> None:
-        """Store one batch of an export with its checkpoint (the count of roots stored)."""
+    def _store_batch(
+        self, resource: str, records: Any, total: int, summary: SyncSummary, previous: Future[None] | None
+    ) -> None:
+        """Store one batch of an export with its checkpoint (the count of roots stored), staged
+        at once but merged only once the `previous` batch is committed (its failure is this
+        batch's too)."""
         with self.database.session() as session:
             if self.database.engine.dialect.name == "postgresql":
                 # The batch and its checkpoint commit together: should the server crash before
@@ -316,7 +326,7 @@ class ShopifySync:
                 # So the commit need not wait for the disk.
                 session.execute(text("SET LOCAL synchronous_commit = off"))
             self._ensure_active(session)
-            self._store(session, resource, records)
+            self._store(session, resource, records, before_merge=previous.result if previous else None)
             state = self._state(session, resource, lock=True)
             done = int(state.extra["bulk"]["roots_done"]) + len(records)
             state.extra = {**state.extra, "bulk": {**state.extra["bulk"], "roots_done": done}}
@@ -358,15 +368,18 @@ class ShopifySync:
 
     # --- shared -----------------------------------------------------------------------------
 
-    def _store(self, session: Session, resource: str, records: Any) -> None:
+    def _store(
+        self, session: Session, resource: str, records: Any, before_merge: Callable[[], Any] | None = None
+    ) -> None:
         with Loader(session, self.shop_id) as loader:
             if isinstance(records, _TextOrders):
-                # A bulk export's orders come complete, once each, with all their lines.
                 loader.add_text_orders(records.orders, records.lines)
-                loader.merge(complete=True)
             else:
                 _stage(loader, resource, records)
-                loader.merge()
+            if before_merge is not None:
+                before_merge()
+            # A bulk export's orders come complete, once each, with all their lines.
+            loader.merge(complete=isinstance(records, _TextOrders))
         if resource == "orders":
             reapply_redactions(session, self.shop_id)
 
