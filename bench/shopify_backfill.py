@@ -42,7 +42,7 @@ from tests.shopify_standin import ShopifyStandIn, Store  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from import_orders import fresh_postgres  # noqa: E402
 
-BATCH = int(os.environ.get("BATCH", "10000"))
+BATCH = int(os.environ.get("BATCH", "0"))  # 0: the app's own batch size
 API_KEY = "bench-key"
 API_SECRET = "bench-secret-0123456789abcdef0123"
 
@@ -87,7 +87,7 @@ def run(orders: int, pg: str, key: str) -> dict[str, Any]:
             session.flush()
             shop_id = shop.id
         client = GraphQLClient(store.domain, shopify.issue_token(), admin_origin=shopify.origin)
-        sync = TimedSync(database, client, shop_id, batch_roots={"orders": BATCH})
+        sync = TimedSync(database, client, shop_id, batch_roots={"orders": BATCH} if BATCH else None)
         sync.imports = {}
         started = time.perf_counter()
         summary = sync.run(full=True)

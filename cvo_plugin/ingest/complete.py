@@ -36,6 +36,16 @@ from cvo_plugin.ingest.merge import (
 # touching a row twice, an insert of a line twice), a line without an id.
 _NOT_COMPLETE = frozenset({"21000", "23505", "23502"})
 
+# The load's distinct (product, variant) pairs, with what lines say about them: what the
+# statements creating named products and variants and the line insert read, instead of every line.
+_PAIRS = """
+CREATE TEMPORARY TABLE stg_pairs AS
+SELECT product_platform_id, variant_platform_id, MAX(title) AS title,
+    MAX(product_type) AS product_type, MAX(vendor) AS vendor, MAX(sku) AS sku,
+    MAX(unit_price) AS unit_price
+FROM stg_lines GROUP BY product_platform_id, variant_platform_id
+"""
+
 _WRITTEN_DDL = """CREATE TEMPORARY TABLE stg_written (id BIGINT, platform_id TEXT, existed BOOLEAN,
     has_lines BOOLEAN, cancelled BOOLEAN, returns BIGINT)"""
 
@@ -86,17 +96,16 @@ WHERE w.existed AND w.has_lines AND d.order_id = w.id
                   WHERE l.order_platform_id = w.platform_id AND l.platform_id = d.platform_id)
 """
 
-# Products and variants are looked up once per distinct pair of the load. The lines of orders
+# Products and variants are looked up once per pair of the load. The lines of orders
 # this load created are inserted (nothing can conflict with them); those of orders it updated
 # are upserted.
 _LINES = """
 WITH pairs AS MATERIALIZED (
-    SELECT k.product_key, k.variant_key, p.id AS product_id, v.id AS variant_id
-    FROM (SELECT DISTINCT COALESCE(product_platform_id, '') AS product_key,
-              COALESCE(variant_platform_id, '') AS variant_key
-          FROM stg_lines) k
-    LEFT JOIN products p ON p.shop_id = :shop AND p.platform_id = k.product_key
-    LEFT JOIN variants v ON v.shop_id = :shop AND v.platform_id = k.variant_key
+    SELECT COALESCE(k.product_platform_id, '') AS product_key,
+        COALESCE(k.variant_platform_id, '') AS variant_key, p.id AS product_id, v.id AS variant_id
+    FROM stg_pairs k
+    LEFT JOIN products p ON p.shop_id = :shop AND p.platform_id = k.product_platform_id
+    LEFT JOIN variants v ON v.shop_id = :shop AND v.platform_id = k.variant_platform_id
 )
 INSERT INTO order_lines (shop_id, order_id, platform_id, product_id, variant_id, sku, title,
     quantity, unit_price, discount, refunded_quantity)
@@ -137,14 +146,15 @@ def merge_complete(connection: Connection, shop_id: int) -> MergeCounts | None:
 def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     # Hash in memory; compiling these statements (PostgreSQL's JIT) costs more than running them.
     connection.exec_driver_sql(
-        f"SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
+        "SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; "
+        f"DROP TABLE IF EXISTS stg_written, stg_pairs; {_WRITTEN_DDL}; {_PAIRS}"
     )
     named = {
         table: connection.execute(text(statement), params).rowcount
         for table, statement in (
             ("customers", NAMED_CUSTOMERS),
-            ("products", NAMED_PRODUCTS),
-            ("variants", NAMED_VARIANTS),
+            ("products", NAMED_PRODUCTS.replace("stg_lines", "stg_pairs")),
+            ("variants", NAMED_VARIANTS.replace("stg_lines", "stg_pairs")),
         )
     }
     # The lookups below probe these tables by index; statistics that still describe a much
@@ -156,7 +166,7 @@ def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     if replaced:
         connection.execute(text(_DELETE_REPLACED_LINES))
         lines += connection.execute(text(_UPSERT_LINES), params).rowcount
-    connection.exec_driver_sql("DROP TABLE stg_written")
+    connection.exec_driver_sql("DROP TABLE stg_written, stg_pairs")
     return MergeCounts(
         orders=int(written),
         stale_orders=int(staged) - int(written),

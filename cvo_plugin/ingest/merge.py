@@ -110,7 +110,9 @@ NAMED_PRODUCTS = """
         title = COALESCE(products.title, excluded.title),
         product_type = COALESCE(products.product_type, excluded.product_type),
         vendor = COALESCE(products.vendor, excluded.vendor)
-    WHERE products.title IS NULL OR products.product_type IS NULL OR products.vendor IS NULL
+    WHERE (products.title IS NULL AND excluded.title IS NOT NULL)
+        OR (products.product_type IS NULL AND excluded.product_type IS NOT NULL)
+        OR (products.vendor IS NULL AND excluded.vendor IS NOT NULL)
 """
 # 1. variants given as records
 GIVEN_VARIANTS = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cvo_plugin.db import Base
@@ -27,6 +27,13 @@ class Customer(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "platform_id"),
         Index("ix_customers_shop_email", "shop_id", "email"),
+        # The few redacted customers, looked up after every stored batch of orders.
+        Index(
+            "ix_customers_redacted",
+            "shop_id",
+            postgresql_where=text("redacted_at IS NOT NULL"),
+            sqlite_where=text("redacted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[intpk]

@@ -53,7 +53,7 @@ from cvo_plugin.services.privacy import reapply_redactions
 
 RESOURCES = ("products", "customers", "orders")
 OVERLAP = timedelta(minutes=10)
-BATCH_ROOTS = {"products": 1_000, "customers": 10_000, "orders": 5_000}
+BATCH_ROOTS = {"products": 1_000, "customers": 10_000, "orders": 10_000}
 WEIGHTS = {"products": 0.1, "customers": 0.2, "orders": 0.7}
 
 Progress = Callable[[float, str | None], None]
