@@ -35,6 +35,7 @@ from cvo_plugin.ingest.merge import (
 # What a load that is not complete fails with here: an order or a line given twice (an upsert
 # touching a row twice, an insert of a line twice), a line without an id.
 _NOT_COMPLETE = frozenset({"21000", "23505", "23502"})
+_UNIQUE_VIOLATION = "23505"
 
 # The load's distinct (product, variant) pairs, with what lines say about them: what the
 # statements creating named products and variants and the line insert read, instead of every line.
@@ -49,9 +50,10 @@ FROM stg_lines GROUP BY product_platform_id, variant_platform_id
 _WRITTEN_DDL = """CREATE TEMPORARY TABLE stg_written (id BIGINT, platform_id TEXT, existed BOOLEAN,
     has_lines BOOLEAN, cancelled BOOLEAN, returns BIGINT)"""
 
-# The order upsert, returning what it wrote. `xmax` is 0 on a row the statement inserted and
-# the updating transaction on a row it updated.
-_UPSERT_ORDERS = f"""
+# The orders, returning what they wrote: inserted (`_INSERT_ORDERS`, when none of them is
+# stored yet, as in a first backfill) or upserted. `xmax` is 0 on a row the statement inserted
+# and the updating transaction on a row it updated.
+_ORDERS = f"""
 WITH l AS ({LINE_TOTALS}), s AS (
     -- The stored order is read only where the load leaves a total or the creation time to it.
     SELECT o.platform_id, o.name, c.id AS customer_id, o.email,
@@ -78,7 +80,7 @@ WITH l AS ({LINE_TOTALS}), s AS (
     {ORDERS_INSERT}
     FROM s
     ORDER BY s.platform_id
-    {ORDERS_ON_CONFLICT}
+    {{conflict}}
     RETURNING id, platform_id, xmax <> '0' AS existed, cancelled_at IS NOT NULL AS cancelled
 )
 INSERT INTO stg_written
@@ -86,6 +88,9 @@ SELECT w.id, w.platform_id, w.existed, l.order_platform_id IS NOT NULL, w.cancel
     COALESCE(l.returns, 0)
 FROM written w LEFT JOIN l ON l.order_platform_id = w.platform_id
 """
+
+_INSERT_ORDERS = _ORDERS.replace("{conflict}", "")
+_UPSERT_ORDERS = _ORDERS.replace("{conflict}", ORDERS_ON_CONFLICT)
 
 # Lines the load no longer gives, of orders that were stored before and come with lines.
 _DELETE_REPLACED_LINES = """
@@ -160,7 +165,13 @@ def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     # The lookups below probe these tables by index; statistics that still describe a much
     # smaller table could send them down another index.
     analyze_outgrown(connection, named)
-    connection.execute(text(_UPSERT_ORDERS), params)
+    try:
+        with connection.begin_nested():  # without the upsert's per-row conflict handling
+            connection.execute(text(_INSERT_ORDERS), params)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        connection.execute(text(_UPSERT_ORDERS), params)
     staged, written, cancelled, returns, replaced = connection.execute(text(_COUNTS)).one()
     lines = connection.execute(text(_INSERT_LINES), params).rowcount
     if replaced:
