@@ -61,9 +61,11 @@ def numeric_id(value: Any) -> str | None:
     """Shopify's numeric id of a gid (`gid://shopify/Order/123?x=y` -> `"123"`) or number."""
     if value is None or value == "":
         return None
-    text = str(value)
+    text = value if type(value) is str else str(value)  # called millions of times in a backfill
     if text.startswith("gid://"):
-        text = text.rsplit("/", 1)[1].split("?", 1)[0]
+        text = text[text.rfind("/") + 1 :]
+        if "?" in text:
+            text = text[: text.find("?")]
     return text
 
 
@@ -100,11 +102,9 @@ def shop_money(bag: Any) -> Decimal | None:
 
 def clip(value: Any, limit: int) -> str | None:
     """Text cut to `limit` characters; empty text is None."""
-    if value is None:
+    if value is None or value == "":
         return None
-    text = str(value)
-    if not text:
-        return None
+    text = value if type(value) is str else str(value)  # called millions of times in a backfill
     return text if len(text) <= limit else text[:limit]
 
 
@@ -243,7 +243,7 @@ def order_rows_from_graphql(
         _attributes_text(attributes),
     )
     lines = []
-    for line in map(line_item_node, line_nodes):
+    for line in (n if type(n) is LineItemNode else line_item_node(n) for n in line_nodes):
         quantity = line.quantity
         current = line.currentQuantity
         lines.append(
