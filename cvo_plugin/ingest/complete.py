@@ -79,7 +79,7 @@ WITH l AS ({LINE_TOTALS}), s AS (
 ), written AS (
     {ORDERS_INSERT}
     FROM s
-    ORDER BY s.platform_id
+    ORDER BY s.platform_id COLLATE "C"  -- one order of locks for every writer, sorted bytewise
     {{conflict}}
     RETURNING id, platform_id, xmax <> '0' AS existed, cancelled_at IS NOT NULL AS cancelled
 )
