@@ -12,7 +12,9 @@ no net revenue; `refunded_quantity` may not exceed the line's quantity.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 
@@ -51,7 +53,7 @@ def _getter(table: r.CsvTable, name: str) -> Callable[[list[str]], str]:
     index = table.column(name)
     if index is None:
         return lambda fields: ""
-    return lambda fields: fields[index]
+    return itemgetter(index)
 
 
 def _order(get: dict[str, Callable[[list[str]], str]], fields: list[str]) -> OrderRecord:
@@ -74,6 +76,12 @@ def _order(get: dict[str, Callable[[list[str]], str]], fields: list[str]) -> Ord
     )
 
 
+# A price as files usually write it (`12.50`): such prices need no further checks.
+_PLAIN_PRICE = re.compile(r"\d{1,12}(?:\.\d{1,6})?")
+# How many distinct price texts to remember (prices repeat: most files have a few thousand).
+_PRICE_CACHE_SIZE = 50_000
+
+
 def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
     """A parser for the line part of a row, specialised to the file's columns.
 
@@ -83,10 +91,15 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
     i_product = table.column("product_id")
     i_quantity = table.column("quantity")
     i_price = table.column("unit_price")
-    optional = {name: table.column(name) for name in ("variant_id", "sku", "product_title", "product_type")}
     i_refunded = table.column("refunded_quantity")
+    # The optional text columns, in LineRecord's order (variant_platform_id, sku, title, product_type).
     limits = {"variant_id": 64, "sku": 255, "product_title": 512, "product_type": 255}
-    present = [(name, index, limits[name]) for name, index in optional.items() if index is not None]
+    present = [
+        (slot, index, name, limit)
+        for slot, (name, limit) in enumerate(limits.items())
+        if (index := table.column(name)) is not None
+    ]
+    prices: dict[str, Decimal] = {}
 
     def parse(fields: list[str], order_id: str) -> LineRecord:
         product_id = fields[i_product].strip()  # type: ignore[index]
@@ -98,10 +111,18 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
             quantity = r.integer(fields[i_quantity], "quantity")  # type: ignore[index]
         if quantity == 0:
             raise r.RowError("quantity is 0; give the units sold (negative for a return)")
-        unit_price = r.decimal(fields[i_price], "unit_price")  # type: ignore[index]
+        raw_price = fields[i_price]  # type: ignore[index]
+        unit_price = prices.get(raw_price)
+        if unit_price is None:
+            if _PLAIN_PRICE.fullmatch(raw_price):
+                unit_price = Decimal(raw_price)
+            else:
+                unit_price = r.decimal(raw_price, "unit_price")
+            if len(prices) < _PRICE_CACHE_SIZE:
+                prices[raw_price] = unit_price
         refunded_quantity = 0
         if i_refunded is not None:
-            raw = fields[i_refunded].strip()
+            raw = fields[i_refunded]
             if raw and raw != "0":
                 refunded_quantity = r.integer(raw, "refunded_quantity")
                 if refunded_quantity < 0 or refunded_quantity > abs(quantity):
@@ -109,22 +130,15 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
                         f"refunded_quantity {refunded_quantity} must be between 0 and the quantity "
                         f"{abs(quantity)}"
                     )
-        values: dict[str, str | None] = {}
-        for name, index, limit in present:
+        texts: list[str | None] = [None, None, None, None]
+        for slot, index, name, limit in present:
             value = fields[index].strip()
-            if len(value) > limit:
-                raise r.RowError(f"{name} is longer than {limit} characters")
-            values[name] = value or None
+            if value:
+                if len(value) > limit:
+                    raise r.RowError(f"{name} is longer than {limit} characters")
+                texts[slot] = value
         return LineRecord(
-            order_platform_id=order_id,
-            product_platform_id=product_id,
-            quantity=quantity,
-            unit_price=unit_price,
-            variant_platform_id=values.get("variant_id"),
-            sku=values.get("sku"),
-            title=values.get("product_title"),
-            product_type=values.get("product_type"),
-            refunded_quantity=refunded_quantity,
+            order_id, product_id, quantity, unit_price, None, *texts, None, None, refunded_quantity
         )
 
     return parse
