@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cvo_plugin.ingest.merge import MergeCounts, merge_staged
+from cvo_plugin.ingest.merge import MergeCounts, line_key, merge_staged
 from cvo_plugin.ingest.staging import Stager
 from cvo_plugin.records import (
     CustomerRecord,
@@ -44,6 +44,7 @@ class Loader:
         self._stager: Stager | None = None
         self._buffers: dict[str, list[Any]] = {}
         self.staged: dict[str, int] = {}
+        self._keys = _LineKeys()
 
     def __enter__(self) -> Loader:
         self.session.flush()
@@ -71,6 +72,8 @@ class Loader:
     def _add(self, table: str, records: Iterable[Any]) -> None:
         buffer = self._buffers[table]
         for record in records:
+            if table == "stg_lines":
+                self._keys.leave(record.order_platform_id)
             buffer.append(record)
             if len(buffer) >= self.batch_size:
                 self._flush(table)
@@ -105,7 +108,7 @@ class Loader:
     def add_line(self, record: LineRecord) -> None:
         """Stage one order line (the fast path for row-per-line files)."""
         buffer = self._buffers["stg_lines"]
-        buffer.append(record)
+        buffer.append(self._keys.keyed(record))
         if len(buffer) >= self.batch_size:
             self._flush("stg_lines")
 
@@ -131,5 +134,47 @@ class Loader:
         self._stager.index()
         counts = merge_staged(self.session.connection(), self.shop_id)
         self._stager.create()
+        self._keys = _LineKeys()
         self.session.expire_all()
         return counts
+
+
+class _LineKeys:
+    """Gives lines without a platform id their key (`merge.line_key`) as they are staged, so that
+    the merge need not rank them. Only the first run of consecutive lines of an order is keyed
+    here: its ranks are final, as nothing of the order was staged before it. Lines of an order
+    that comes back later in the load (or arrives through `add_lines`) keep no key, and the merge
+    ranks them among all the order's lines."""
+
+    def __init__(self) -> None:
+        self.order: str | None = None
+        self.ranks: dict[tuple[str | None, str | None], int] = {}
+        self.done: set[str] = set()  # orders whose first run has ended
+        self.keyable = False
+
+    def leave(self, order: str) -> None:
+        """An order's line arrives by another path: nothing of this order is keyed from now on."""
+        if self.order is not None:
+            self.done.add(self.order)
+            self.order = None
+        self.done.add(order)
+
+    def keyed(self, line: LineRecord) -> LineRecord:
+        """`line`, with its key when it has none and belongs to its order's first run."""
+        order = line.order_platform_id
+        if order != self.order:
+            if self.order is not None:
+                self.done.add(self.order)
+            self.order = order
+            self.ranks = {}
+            self.keyable = order not in self.done
+        if not self.keyable:
+            return line
+        partition = (line.product_platform_id, line.variant_platform_id)
+        rank = self.ranks.get(partition, 0) + 1
+        self.ranks[partition] = rank
+        if line.platform_id is not None:
+            return line
+        # platform_id is the fifth field (`_make` is cheaper than `_replace`, once per line).
+        key = line_key(line.product_platform_id, line.variant_platform_id, rank)
+        return LineRecord._make((*line[:4], key, *line[5:]))
