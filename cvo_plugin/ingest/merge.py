@@ -304,28 +304,24 @@ WHERE shop_id = :shop
                   WHERE s.order_id = order_lines.order_id AND s.platform_id = order_lines.platform_id)
 """
 
-_INSERT_FRESH_LINES = """
+_INSERT_LINES = """
 INSERT INTO order_lines (shop_id, order_id, platform_id, product_id, variant_id, sku, title,
     quantity, unit_price, discount, refunded_quantity)
 SELECT :shop, order_id, platform_id, product_id, variant_id, sku, title, quantity, unit_price,
     discount, refunded_quantity
-FROM stg_l WHERE fresh = {true}
+FROM stg_l WHERE fresh = {fresh}
 ORDER BY order_id, platform_id
 """
-
-_UPSERT_LINES = """
-INSERT INTO order_lines (shop_id, order_id, platform_id, product_id, variant_id, sku, title,
-    quantity, unit_price, discount, refunded_quantity)
-SELECT :shop, order_id, platform_id, product_id, variant_id, sku, title, quantity, unit_price,
-    discount, refunded_quantity
-FROM stg_l WHERE fresh = {false}
-ORDER BY order_id, platform_id
-ON CONFLICT (order_id, platform_id) DO UPDATE SET
+_INSERT_FRESH_LINES = _INSERT_LINES.replace("{fresh}", "{true}")
+_UPSERT_LINES = (
+    _INSERT_LINES.replace("{fresh}", "{false}")
+    + """ON CONFLICT (order_id, platform_id) DO UPDATE SET
     product_id = excluded.product_id,
     variant_id = excluded.variant_id, sku = excluded.sku, title = excluded.title,
     quantity = excluded.quantity, unit_price = excluded.unit_price,
     discount = excluded.discount, refunded_quantity = excluded.refunded_quantity
 """
+)
 
 
 def _analyze_outgrown(connection: Connection, incoming: dict[str, int]) -> None:
