@@ -146,28 +146,40 @@ class _LineKeys:
     that comes back later in the load (or arrives through `add_lines`) keep no key, and the merge
     ranks them among all the order's lines."""
 
+    # Orders whose first run has ended, as bits of a hash table (8 MB, whatever the load): a false
+    # "ended" only leaves the order's lines to the merge, which ranks them the same.
+    _BITS = 1 << 26
+
     def __init__(self) -> None:
         self.order: str | None = None
         self.ranks: dict[tuple[str | None, str | None], int] = {}
-        self.done: set[str] = set()  # orders whose first run has ended
+        self.ended = bytearray(self._BITS // 8)
         self.keyable = False
+
+    def _end(self, order: str) -> None:
+        bit = hash(order) & (self._BITS - 1)
+        self.ended[bit >> 3] |= 1 << (bit & 7)
+
+    def _has_ended(self, order: str) -> bool:
+        bit = hash(order) & (self._BITS - 1)
+        return bool(self.ended[bit >> 3] & (1 << (bit & 7)))
 
     def leave(self, order: str) -> None:
         """An order's line arrives by another path: nothing of this order is keyed from now on."""
         if self.order is not None:
-            self.done.add(self.order)
+            self._end(self.order)
             self.order = None
-        self.done.add(order)
+        self._end(order)
 
     def keyed(self, line: LineRecord) -> LineRecord:
         """`line`, with its key when it has none and belongs to its order's first run."""
         order = line.order_platform_id
         if order != self.order:
             if self.order is not None:
-                self.done.add(self.order)
+                self._end(self.order)
             self.order = order
             self.ranks = {}
-            self.keyable = order not in self.done
+            self.keyable = not self._has_ended(order)
         if not self.keyable:
             return line
         partition = (line.product_platform_id, line.variant_platform_id)
