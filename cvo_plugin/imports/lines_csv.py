@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from cvo_plugin.imports import reader as r
 from cvo_plugin.records import LineRecord, OrderRecord
@@ -49,31 +50,57 @@ ORDER_COLUMNS = (
 )
 
 
-def _getter(table: r.CsvTable, name: str) -> Callable[[list[str]], str]:
-    index = table.column(name)
-    if index is None:
-        return lambda fields: ""
-    return itemgetter(index)
+# The order's optional text columns: (column, OrderRecord field, longest length).
+_ORDER_TEXTS = (
+    ("customer_id", "customer_platform_id", 64),
+    ("email", "email", 320),
+    ("source", "source_name", 255),
+    ("country", "country", 64),
+    ("city", "city", 128),
+)
 
 
-def _order(get: dict[str, Callable[[list[str]], str]], fields: list[str]) -> OrderRecord:
-    order_id = r.text(get["order_id"](fields), "order_id", required=True, max_length=64)
-    assert order_id is not None
-    created_at = r.timestamp(get["created_at"](fields), "created_at")
-    cancelled = r.boolean(get["cancelled"](fields), "cancelled")
-    return OrderRecord(
-        platform_id=order_id,
-        created_at=created_at,
-        name=order_id,
-        customer_platform_id=r.text(get["customer_id"](fields), "customer_id", max_length=64),
-        email=r.text(get["email"](fields), "email", max_length=320),
-        processed_at=created_at,
-        cancelled_at=created_at if cancelled else None,
-        currency=r.currency(get["currency"](fields), "currency"),
-        source_name=r.text(get["source"](fields), "source"),
-        country=r.text(get["country"](fields), "country", max_length=64),
-        city=r.text(get["city"](fields), "city", max_length=128),
-    )
+def _take_texts(fields: list[str], columns: list[tuple[str, int, int, Any]], out: Any) -> None:
+    """Set `out[key]` to each (column, index, longest length, key) column's trimmed text, if any."""
+    for column, index, limit, key in columns:
+        value = fields[index].strip()
+        if value:
+            if len(value) > limit:
+                raise r.RowError(f"{column} is longer than {limit} characters")
+            out[key] = value
+
+
+def _order_parser(table: r.CsvTable) -> Callable[[list[str]], OrderRecord]:
+    """A parser for the order part of a row (run once per order), specialised to the file's columns."""
+    i_order = table.column("order_id")
+    i_created = table.column("created_at")
+    i_cancelled = table.column("cancelled")
+    i_currency = table.column("currency")
+    texts = [
+        (column, index, limit, field)
+        for column, field, limit in _ORDER_TEXTS
+        if (index := table.column(column)) is not None
+    ]
+
+    def parse(fields: list[str]) -> OrderRecord:
+        order_id = fields[i_order].strip()  # type: ignore[index]
+        if not order_id or len(order_id) > 64:
+            r.text(order_id, "order_id", required=True, max_length=64)
+        created_at = r.timestamp(fields[i_created], "created_at")  # type: ignore[index]
+        cancelled = i_cancelled is not None and r.boolean(fields[i_cancelled], "cancelled")
+        values: dict[str, str] = {}
+        _take_texts(fields, texts, values)
+        return OrderRecord(
+            platform_id=order_id,
+            created_at=created_at,
+            name=order_id,
+            processed_at=created_at,
+            cancelled_at=created_at if cancelled else None,
+            currency=r.currency(fields[i_currency], "currency") if i_currency is not None else None,
+            **values,
+        )
+
+    return parse
 
 
 # A price as files usually write it (`12.50`): such prices need no further checks.
@@ -95,7 +122,7 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
     # The optional text columns, in LineRecord's order (variant_platform_id, sku, title, product_type).
     limits = {"variant_id": 64, "sku": 255, "product_title": 512, "product_type": 255}
     present = [
-        (slot, index, name, limit)
+        (name, index, limit, slot)
         for slot, (name, limit) in enumerate(limits.items())
         if (index := table.column(name)) is not None
     ]
@@ -131,12 +158,7 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
                         f"{abs(quantity)}"
                     )
         texts: list[str | None] = [None, None, None, None]
-        for slot, index, name, limit in present:
-            value = fields[index].strip()
-            if value:
-                if len(value) > limit:
-                    raise r.RowError(f"{name} is longer than {limit} characters")
-                texts[slot] = value
+        _take_texts(fields, present, texts)
         return LineRecord(
             order_id, product_id, quantity, unit_price, None, *texts, None, None, refunded_quantity
         )
@@ -153,7 +175,7 @@ def read(
     `OrderRecord` is yielded again.
     """
     with r.open_csv(path, REQUIRED, progress) as table:
-        get = {name: _getter(table, name) for name in REQUIRED + OPTIONAL}
+        parse_order = _order_parser(table)
         present = [i for i in (table.column(name) for name in ORDER_COLUMNS) if i is not None]
         order_fields = itemgetter(*present)
         parse_line = _line_parser(table)
@@ -163,7 +185,7 @@ def read(
             try:
                 raw = order_fields(fields)
                 if raw != last_raw or order is None:
-                    order = _order(get, fields)
+                    order = parse_order(fields)
                     last_raw = raw
                 yield order, parse_line(fields, order.platform_id)
             except r.RowError as exc:
