@@ -147,7 +147,8 @@ def open_result(url: str, timeout: float = 60.0) -> Iterator[Iterator[bytes]]:
         yield _lines(response)
 
 
-def _lines(stream: IO[bytes]) -> Iterator[bytes]:
+def _lines(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The file's lines (without their newline), read a megabyte at a time."""
     count = 0
 
     def lost(reason: str) -> Transient:
@@ -156,17 +157,20 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes]:
             f"{count:,} lines ({reason})"
         )
 
+    rest = b""
     try:
-        for line in stream:
-            # A last line without its newline is complete only if every announced byte came.
-            if not line.endswith(b"\n") and getattr(stream, "length", None):
-                raise lost("a line was cut short")
-            count += 1
-            yield line
+        while chunk := stream.read1(chunk_size):  # type: ignore[attr-defined]
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            count += len(lines)
+            yield from lines
     except NETWORK_ERRORS as exc:
         raise lost(type(exc).__name__) from None
-    if getattr(stream, "length", None):
-        raise lost("the file ended early")
+    if getattr(stream, "length", None):  # announced bytes that never came
+        raise lost("the file ended early" if not rest else "a line was cut short")
+    if rest:  # a last line without its newline, complete: every announced byte came
+        count += 1
+        yield rest
 
 
 def _skip_roots(lines: Iterator[bytes], count: int) -> Iterator[bytes]:

@@ -170,60 +170,110 @@ def _order(
     )
 
 
-def order_from_graphql(node: Mapping[str, Any], line_nodes: Sequence[Mapping[str, Any]]) -> OrderBundle:
-    """An order of the GraphQL API (`OrderFields`) and its line items (`LineItemFields`)."""
+def _amount(bag: Any) -> str | None:
+    """The shop-currency amount of a GraphQL `MoneyBag`, as the text Shopify sends."""
+    money = bag.get("shopMoney") if bag else None
+    amount = money.get("amount") if money else None
+    return None if amount is None or amount == "" else str(amount)
+
+
+def _time_text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def order_rows_from_graphql(
+    node: Mapping[str, Any], line_nodes: Sequence[Mapping[str, Any]]
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """An order of the GraphQL API (`OrderFields`) and its line items (`LineItemFields`) as rows.
+
+    The rows hold the fields of `OrderRecord` and `LineRecord`, in their order, with times and
+    money left as the ISO 8601 and decimal text Shopify sends: what the bulk backfill copies
+    into PostgreSQL as it is. `order_from_graphql` types them.
+    """
     platform_id = numeric_id(node["id"])
     assert platform_id is not None
     address = node.get("shippingAddress") or node.get("billingAddress") or _EMPTY
     journey = (node.get("customerJourneySummary") or _EMPTY).get("firstVisit") or _EMPTY
-    utm_params = journey.get("utmParameters") or _EMPTY
-    utm = {f"utm_{k}": v for k, v in utm_params.items() if v}
+    utm = journey.get("utmParameters") or _EMPTY
     attributes = {a["key"]: a["value"] for a in node.get("customAttributes") or ()}
     status = node.get("displayFinancialStatus")
-    order = _order(
-        platform_id=platform_id,
-        address=address,
-        attributes=attributes,
-        utm=utm,
-        created_at=parse_time(node.get("createdAt")),
-        name=clip(node.get("name"), 64),
-        customer_platform_id=numeric_id((node.get("customer") or _EMPTY).get("id")),
-        email=clip(node.get("email"), 320),
-        processed_at=parse_time(node.get("processedAt")),
-        updated_at=parse_time(node.get("updatedAt")),
-        cancelled_at=parse_time(node.get("cancelledAt")),
-        financial_status=status.lower() if status else None,
-        currency=currency_code(node.get("currencyCode")),
-        discounts=shop_money(node.get("totalDiscountsSet")),
-        shipping=shop_money(node.get("totalShippingPriceSet")),
-        tax=shop_money(node.get("totalTaxSet")),
-        total=shop_money(node.get("totalPriceSet")),
-        discount_codes=joined(node.get("discountCodes"), 10_000),
-        source_name=clip(node.get("sourceName"), 128),
-        referrer=journey.get("referrerUrl") or None,
-        landing_page=relative_url(journey.get("landingPage")),
-        country=clip(address.get("countryCodeV2"), 64),
+    order = (
+        platform_id,
+        _time_text(node.get("createdAt")),
+        clip(node.get("name"), 64),
+        numeric_id((node.get("customer") or _EMPTY).get("id")),
+        clip(node.get("email"), 320),
+        _time_text(node.get("processedAt")),
+        _time_text(node.get("updatedAt")),
+        _time_text(node.get("cancelledAt")),
+        status.lower() if status else None,
+        currency_code(node.get("currencyCode")),
+        None,  # gross: from the lines
+        _amount(node.get("totalDiscountsSet")),
+        None,  # refunds: from the lines
+        _amount(node.get("totalShippingPriceSet")),
+        _amount(node.get("totalTaxSet")),
+        _amount(node.get("totalPriceSet")),
+        joined(node.get("discountCodes"), 10_000),
+        clip(node.get("sourceName"), 128),
+        journey.get("referrerUrl") or None,
+        relative_url(journey.get("landingPage")),
+        clip(utm.get("source") or attributes.get("utm_source"), 255),
+        clip(utm.get("medium") or attributes.get("utm_medium"), 255),
+        clip(utm.get("campaign") or attributes.get("utm_campaign"), 255),
+        None,  # device type: not in the GraphQL order
+        clip(address.get("countryCodeV2"), 64),
+        clip(address.get("province"), 128),
+        clip(address.get("city"), 128),
+        _attributes_text(attributes),
     )
-    lines = tuple(line_from_graphql(platform_id, line) for line in line_nodes)
-    return OrderBundle(order, lines)
+    lines = []
+    for line in line_nodes:
+        quantity = int(line["quantity"])
+        current = line.get("currentQuantity")
+        lines.append(
+            (
+                platform_id,
+                numeric_id((line.get("product") or _EMPTY).get("id")),
+                quantity,
+                _amount(line.get("originalUnitPriceSet")) or "0",
+                numeric_id(line["id"]),
+                numeric_id((line.get("variant") or _EMPTY).get("id")),
+                clip(line.get("sku"), 255),
+                clip(line.get("title"), 512),
+                None,  # product type: not in the GraphQL line
+                clip(line.get("vendor"), 255),
+                _amount(line.get("totalDiscountSet")),
+                max(quantity - int(current), 0) if current is not None else 0,
+            )
+        )
+    return order, lines
 
 
-def line_from_graphql(order_id: str, node: Mapping[str, Any]) -> LineRecord:
-    """A line item of the GraphQL API (`LineItemFields`)."""
-    quantity = int(node["quantity"])
-    current = node.get("currentQuantity")
-    return LineRecord(
-        order_platform_id=order_id,
-        product_platform_id=numeric_id((node.get("product") or _EMPTY).get("id")),
-        quantity=quantity,
-        unit_price=shop_money(node.get("originalUnitPriceSet")) or Decimal(0),
-        platform_id=numeric_id(node["id"]),
-        variant_platform_id=numeric_id((node.get("variant") or _EMPTY).get("id")),
-        sku=clip(node.get("sku"), 255),
-        title=clip(node.get("title"), 512),
-        vendor=clip(node.get("vendor"), 255),
-        discount=shop_money(node.get("totalDiscountSet")),
-        refunded_quantity=max(quantity - int(current), 0) if current is not None else 0,
+_ORDER_TIMES = [
+    OrderRecord._fields.index(f) for f in ("created_at", "processed_at", "updated_at", "cancelled_at")
+]
+_ORDER_MONEY = [
+    OrderRecord._fields.index(f) for f in ("gross", "discounts", "refunds", "shipping", "tax", "total")
+]
+_LINE_MONEY = [LineRecord._fields.index(f) for f in ("unit_price", "discount")]
+
+
+def _typed(row: tuple[Any, ...], times: Sequence[int], money: Sequence[int]) -> list[Any]:
+    values = list(row)
+    for index in times:
+        values[index] = parse_time(values[index])
+    for index in money:
+        values[index] = decimal(values[index])
+    return values
+
+
+def order_from_graphql(node: Mapping[str, Any], line_nodes: Sequence[Mapping[str, Any]]) -> OrderBundle:
+    """An order of the GraphQL API (`OrderFields`) and its line items (`LineItemFields`)."""
+    order, lines = order_rows_from_graphql(node, line_nodes)
+    return OrderBundle(
+        OrderRecord(*_typed(order, _ORDER_TIMES, _ORDER_MONEY)),
+        tuple(LineRecord(*_typed(line, (), _LINE_MONEY)) for line in lines),
     )
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cvo_plugin.ingest.complete import merge_complete
 from cvo_plugin.ingest.merge import MergeCounts, line_key, merge_staged
-from cvo_plugin.ingest.staging import Stager
+from cvo_plugin.ingest.staging import Stager, TextRows, text_rows
 from cvo_plugin.records import (
     CustomerRecord,
     LineRecord,
@@ -31,7 +32,7 @@ from cvo_plugin.records import (
     VariantRecord,
 )
 
-__all__ = ["Loader", "MergeCounts"]
+__all__ = ["Loader", "MergeCounts", "TextRows", "text_rows"]
 
 
 class Loader:
@@ -124,15 +125,40 @@ class Loader:
                 self._add("stg_customers", (bundle.customer,))
             self.add_order(bundle.order, bundle.lines)
 
+    @property
+    def takes_text_rows(self) -> bool:
+        """Whether `add_text_orders` works here (PostgreSQL)."""
+        assert self._stager is not None, "use Loader as a context manager"
+        return self._stager.dialect == "postgresql"
+
+    def add_text_orders(self, orders: TextRows, lines: TextRows) -> None:
+        """Stage orders and lines given as `text_rows` of `OrderRecord` and `LineRecord` fields,
+        with times and amounts as the text a platform sent (PostgreSQL only). A bad time or
+        amount fails the load."""
+        assert self._stager is not None, "use Loader as a context manager"
+        self._keys.stop()  # these lines are not seen one by one
+        self.staged["stg_orders"] += self._stager.append_text("stg_orders", orders)
+        self.staged["stg_lines"] += self._stager.append_text("stg_lines", lines)
+
     # --- merge ----------------------------------------------------------------------------
 
-    def merge(self) -> MergeCounts:
-        """Merge everything staged so far into the shop's tables and empty the staging tables."""
+    def merge(self, complete: bool = False) -> MergeCounts:
+        """Merge everything staged so far into the shop's tables and empty the staging tables.
+
+        `complete`: the load holds complete orders only, each once with all its lines (a bulk
+        export), which PostgreSQL merges on a faster path (`cvo_plugin.ingest.complete`; a load
+        that turns out otherwise takes the general one).
+        """
         assert self._stager is not None, "use Loader as a context manager"
         for table in self._buffers:
             self._flush(table)
-        self._stager.index()
-        counts = merge_staged(self.session.connection(), self.shop_id)
+        counts = None
+        given = self.staged["stg_customers"] + self.staged["stg_products"] + self.staged["stg_variants"]
+        if complete and self._stager.dialect == "postgresql" and not given:
+            counts = merge_complete(self.session.connection(), self.shop_id)
+        if counts is None:
+            self._stager.index()
+            counts = merge_staged(self.session.connection(), self.shop_id)
         self._stager.create()
         self._keys = _LineKeys()
         self.session.expire_all()
@@ -155,6 +181,7 @@ class _LineKeys:
         self.ranks: dict[tuple[str | None, str | None], int] = {}
         self.ended = bytearray(self._BITS // 8)
         self.keyable = False
+        self.stopped = False
 
     def _end(self, order: str) -> None:
         bit = hash(order) & (self._BITS - 1)
@@ -163,6 +190,11 @@ class _LineKeys:
     def _has_ended(self, order: str) -> bool:
         bit = hash(order) & (self._BITS - 1)
         return bool(self.ended[bit >> 3] & (1 << (bit & 7)))
+
+    def stop(self) -> None:
+        """Lines arrive unseen (as text rows): key no more lines in this load."""
+        self.stopped = True
+        self.keyable = False
 
     def leave(self, order: str) -> None:
         """An order's line arrives by another path: nothing of this order is keyed from now on."""
@@ -179,7 +211,7 @@ class _LineKeys:
                 self._end(self.order)
             self.order = order
             self.ranks = {}
-            self.keyable = not self._has_ended(order)
+            self.keyable = not self.stopped and not self._has_ended(order)
         if not self.keyable:
             return line
         partition = (line.product_platform_id, line.variant_platform_id)

@@ -27,8 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
-_NET = "CASE WHEN {c} IS NOT NULL THEN 0 WHEN {g} - {d} - {r} < 0 THEN 0 ELSE {g} - {d} - {r} END"
+NET = "CASE WHEN {c} IS NOT NULL THEN 0 WHEN {g} - {d} - {r} < 0 THEN 0 ELSE {g} - {d} - {r} END"
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,8 @@ class MergeCounts:
         return MergeCounts(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
 
-_STATEMENTS_BEFORE_ORDERS = [
-    # 1. customers given as records
-    """
+# 1. customers given as records
+GIVEN_CUSTOMERS = """
     INSERT INTO customers (shop_id, platform_id, email, first_name, last_name, phone, country,
         province, city, tags, accepts_marketing, platform_created_at, platform_updated_at)
     SELECT :shop, s.platform_id, s.email, s.first_name, s.last_name, s.phone, s.country,
@@ -66,9 +66,9 @@ _STATEMENTS_BEFORE_ORDERS = [
     WHERE customers.redacted_at IS NULL AND (customers.platform_updated_at IS NULL
         OR excluded.platform_updated_at IS NULL
         OR excluded.platform_updated_at >= customers.platform_updated_at)
-    """,
-    # 2. customers only named by orders
-    """
+"""
+# 2. customers only named by orders
+NAMED_CUSTOMERS = """
     INSERT INTO customers (shop_id, platform_id, email, country, province, city)
     SELECT :shop, o.customer_platform_id, MAX(o.email), MAX(o.country), MAX(o.province),
         MAX(o.city)
@@ -82,9 +82,9 @@ _STATEMENTS_BEFORE_ORDERS = [
         city = COALESCE(customers.city, excluded.city)
     WHERE customers.redacted_at IS NULL AND (customers.email IS NULL
         OR customers.country IS NULL OR customers.city IS NULL)
-    """,
-    # 1. products given as records
-    """
+"""
+# 1. products given as records
+GIVEN_PRODUCTS = """
     INSERT INTO products (shop_id, platform_id, title, handle, product_type, vendor, status,
         published, tags, image_url, url, platform_created_at, platform_updated_at, deleted_at)
     SELECT :shop, s.platform_id, s.title, s.handle, s.product_type, s.vendor, s.status,
@@ -99,9 +99,9 @@ _STATEMENTS_BEFORE_ORDERS = [
         platform_updated_at = excluded.platform_updated_at, deleted_at = NULL
     WHERE products.platform_updated_at IS NULL OR excluded.platform_updated_at IS NULL
         OR excluded.platform_updated_at >= products.platform_updated_at
-    """,
-    # 2. products only named by lines
-    """
+"""
+# 2. products only named by lines
+NAMED_PRODUCTS = """
     INSERT INTO products (shop_id, platform_id, title, product_type, vendor)
     SELECT :shop, l.product_platform_id, MAX(l.title), MAX(l.product_type), MAX(l.vendor)
     FROM stg_lines l
@@ -112,9 +112,9 @@ _STATEMENTS_BEFORE_ORDERS = [
         product_type = COALESCE(products.product_type, excluded.product_type),
         vendor = COALESCE(products.vendor, excluded.vendor)
     WHERE products.title IS NULL OR products.product_type IS NULL OR products.vendor IS NULL
-    """,
-    # 1. variants given as records
-    """
+"""
+# 1. variants given as records
+GIVEN_VARIANTS = """
     INSERT INTO variants (shop_id, product_id, platform_id, title, sku, price, compare_at_price,
         cost, inventory_quantity, available, image_url, platform_updated_at)
     SELECT :shop, p.id, s.platform_id, s.title, s.sku, s.price, s.compare_at_price, s.cost,
@@ -130,9 +130,9 @@ _STATEMENTS_BEFORE_ORDERS = [
         platform_updated_at = excluded.platform_updated_at
     WHERE variants.platform_updated_at IS NULL OR excluded.platform_updated_at IS NULL
         OR excluded.platform_updated_at >= variants.platform_updated_at
-    """,
-    # 2. variants only named by lines
-    """
+"""
+# 2. variants only named by lines
+NAMED_VARIANTS = """
     INSERT INTO variants (shop_id, product_id, platform_id, sku, price)
     SELECT :shop, p.id, l.variant_platform_id, l.sku, l.price
     FROM (SELECT product_platform_id, variant_platform_id, MAX(sku) AS sku, MAX(unit_price) AS price
@@ -141,7 +141,15 @@ _STATEMENTS_BEFORE_ORDERS = [
     JOIN products p ON p.shop_id = :shop AND p.platform_id = l.product_platform_id
     WHERE 1 = 1
     ON CONFLICT (shop_id, platform_id) DO NOTHING
-    """,
+"""
+
+_STATEMENTS_BEFORE_ORDERS = [
+    GIVEN_CUSTOMERS,
+    NAMED_CUSTOMERS,
+    GIVEN_PRODUCTS,
+    NAMED_PRODUCTS,
+    GIVEN_VARIANTS,
+    NAMED_VARIANTS,
 ]
 
 # Orders: merged per platform id with their staged line totals and the stored row, into stg_o.
@@ -165,12 +173,25 @@ _STG_O_DDL = {
         returns BIGINT)""",
 }
 
-_FILL_STG_O = """
+# Each staged order's totals from its staged lines (rule 3).
+LINE_TOTALS = """
+    SELECT order_platform_id,
+        SUM(CASE WHEN quantity > 0 THEN quantity * unit_price ELSE 0 END) AS gross,
+        SUM(COALESCE(discount, 0)) AS discounts,
+        SUM(CASE WHEN quantity < 0 THEN -quantity * unit_price ELSE 0 END
+            + COALESCE(refunded_quantity, 0) * unit_price) AS refunds,
+        COUNT(*) AS line_count, SUM(quantity) AS units,
+        SUM(CASE WHEN quantity < 0 OR COALESCE(refunded_quantity, 0) > 0 THEN 1 ELSE 0 END)
+            AS returns
+    FROM stg_lines GROUP BY order_platform_id
+"""
+
+_FILL_STG_O = f"""
 INSERT INTO stg_o
 SELECT o.platform_id, e.id,
     CASE WHEN e.id IS NULL OR e.platform_updated_at IS NULL OR o.updated_at IS NULL
-         OR o.updated_at >= e.platform_updated_at THEN {true} ELSE {false} END,
-    CASE WHEN l.line_count IS NULL THEN {false} ELSE {true} END,
+         OR o.updated_at >= e.platform_updated_at THEN {{true}} ELSE {{false}} END,
+    CASE WHEN l.line_count IS NULL THEN {{false}} ELSE {{true}} END,
     o.name, c.id, o.email, COALESCE(o.created_at, e.created_at), o.processed_at, o.updated_at,
     o.cancelled_at, o.financial_status, o.currency,
     COALESCE(o.gross, l.gross, e.gross, 0), COALESCE(o.discounts, l.discounts, e.discounts, 0),
@@ -194,22 +215,13 @@ FROM (
         MAX(note_attributes) AS note_attributes
     FROM stg_orders GROUP BY platform_id
 ) o
-LEFT JOIN (
-    SELECT order_platform_id,
-        SUM(CASE WHEN quantity > 0 THEN quantity * unit_price ELSE 0 END) AS gross,
-        SUM(COALESCE(discount, 0)) AS discounts,
-        SUM(CASE WHEN quantity < 0 THEN -quantity * unit_price ELSE 0 END
-            + COALESCE(refunded_quantity, 0) * unit_price) AS refunds,
-        COUNT(*) AS line_count, SUM(quantity) AS units,
-        SUM(CASE WHEN quantity < 0 OR COALESCE(refunded_quantity, 0) > 0 THEN 1 ELSE 0 END)
-            AS returns
-    FROM stg_lines GROUP BY order_platform_id
-) l ON l.order_platform_id = o.platform_id
+LEFT JOIN ({LINE_TOTALS}) l ON l.order_platform_id = o.platform_id
 LEFT JOIN orders e ON e.shop_id = :shop AND e.platform_id = o.platform_id
 LEFT JOIN customers c ON c.shop_id = :shop AND c.platform_id = o.customer_platform_id
 """
 
-_UPSERT_ORDERS = f"""
+# Orders from rows `s` of the merged values (rule 3), skipping any the stored row is newer than.
+ORDERS_INSERT = f"""
 INSERT INTO orders (shop_id, platform_id, name, customer_id, email, created_at, processed_at,
     platform_updated_at, cancelled_at, financial_status, currency, gross, discounts, refunds,
     net_revenue, shipping, tax, total, discount_codes, source_name, referrer, landing_page,
@@ -217,13 +229,12 @@ INSERT INTO orders (shop_id, platform_id, name, customer_id, email, created_at, 
     note_attributes, line_count, units)
 SELECT :shop, s.platform_id, s.name, s.customer_id, s.email, s.created_at, s.processed_at,
     s.updated_at, s.cancelled_at, s.financial_status, s.currency, s.gross, s.discounts,
-    s.refunds, {_NET.format(c="s.cancelled_at", g="s.gross", d="s.discounts", r="s.refunds")},
+    s.refunds, {NET.format(c="s.cancelled_at", g="s.gross", d="s.discounts", r="s.refunds")},
     s.shipping, s.tax, s.total, s.discount_codes, s.source_name, s.referrer, s.landing_page,
     s.utm_source, s.utm_medium, s.utm_campaign, s.device_type, s.country, s.province, s.city,
     s.note_attributes, s.line_count, s.units
-FROM stg_o s
-WHERE s.accepted = {{true}}
-ORDER BY s.platform_id
+"""
+ORDERS_ON_CONFLICT = """
 ON CONFLICT (shop_id, platform_id) DO UPDATE SET
     name = COALESCE(excluded.name, orders.name),
     customer_id = COALESCE(excluded.customer_id, orders.customer_id),
@@ -243,6 +254,14 @@ ON CONFLICT (shop_id, platform_id) DO UPDATE SET
     units = excluded.units
 WHERE orders.platform_updated_at IS NULL OR excluded.platform_updated_at IS NULL
     OR excluded.platform_updated_at >= orders.platform_updated_at
+"""
+
+_UPSERT_ORDERS = f"""
+{ORDERS_INSERT}
+FROM stg_o s
+WHERE s.accepted = {{true}}
+ORDER BY s.platform_id
+{ORDERS_ON_CONFLICT}
 """
 
 _STG_L_DDL = {
@@ -304,6 +323,14 @@ WHERE shop_id = :shop
                   WHERE s.order_id = order_lines.order_id AND s.platform_id = order_lines.platform_id)
 """
 
+LINES_ON_CONFLICT = """
+ON CONFLICT (order_id, platform_id) DO UPDATE SET
+    product_id = excluded.product_id,
+    variant_id = excluded.variant_id, sku = excluded.sku, title = excluded.title,
+    quantity = excluded.quantity, unit_price = excluded.unit_price,
+    discount = excluded.discount, refunded_quantity = excluded.refunded_quantity
+"""
+
 _INSERT_LINES = """
 INSERT INTO order_lines (shop_id, order_id, platform_id, product_id, variant_id, sku, title,
     quantity, unit_price, discount, refunded_quantity)
@@ -313,24 +340,19 @@ FROM stg_l WHERE fresh = {fresh}
 ORDER BY order_id, platform_id
 """
 _INSERT_FRESH_LINES = _INSERT_LINES.replace("{fresh}", "{true}")
-_UPSERT_LINES = (
-    _INSERT_LINES.replace("{fresh}", "{false}")
-    + """ON CONFLICT (order_id, platform_id) DO UPDATE SET
-    product_id = excluded.product_id,
-    variant_id = excluded.variant_id, sku = excluded.sku, title = excluded.title,
-    quantity = excluded.quantity, unit_price = excluded.unit_price,
-    discount = excluded.discount, refunded_quantity = excluded.refunded_quantity
-"""
-)
+_UPSERT_FRESH_LINES = _INSERT_FRESH_LINES + LINES_ON_CONFLICT
+_UPSERT_LINES = _INSERT_LINES.replace("{fresh}", "{false}") + LINES_ON_CONFLICT
 
 
-def _analyze_outgrown(connection: Connection, incoming: dict[str, int]) -> None:
+def analyze_outgrown(connection: Connection, incoming: dict[str, int]) -> None:
     """ANALYZE (PostgreSQL) the tables whose statistics this load leaves badly out of date: never
     analysed, or receiving more than half as many rows as the statistics count. A sync that
     stores a large shop batch after batch thus analyses while the tables are small, not after
     every batch (each ANALYZE of a large table costs a sample of 30,000 rows)."""
     stale = []
     for table, rows in incoming.items():
+        if rows <= 0:
+            continue
         estimate = connection.execute(
             text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}
         ).scalar()
@@ -378,7 +400,7 @@ def merge_staged(connection: Connection, shop_id: int) -> MergeCounts:
     if large and dialect == "postgresql":
         # Fresh statistics, so that the foreign-key checks of the rows below use the indexes
         # of tables that just grew (a first import would otherwise scan them row by row).
-        _analyze_outgrown(
+        analyze_outgrown(
             connection,
             {
                 "customers": staged_customers + staged_orders,
@@ -394,7 +416,7 @@ def merge_staged(connection: Connection, shop_id: int) -> MergeCounts:
         _analyze_staged(connection, "stg_o")
     run(_UPSERT_ORDERS)
     if large and dialect == "postgresql":
-        _analyze_outgrown(connection, {"orders": staged_orders})
+        analyze_outgrown(connection, {"orders": staged_orders})
     connection.exec_driver_sql("DROP TABLE IF EXISTS stg_l")
     connection.exec_driver_sql(_STG_L_DDL[dialect])
     connection.exec_driver_sql("DROP TABLE IF EXISTS stg_unkeyed")
@@ -406,7 +428,13 @@ def merge_staged(connection: Connection, shop_id: int) -> MergeCounts:
         _analyze_staged(connection, "stg_l")
     run(_DELETE_REPLACED_LINES)
     run(_UPSERT_LINES)
-    run(_INSERT_FRESH_LINES)
+    try:
+        with connection.begin_nested():
+            run(_INSERT_FRESH_LINES)
+    except IntegrityError:
+        # A line given twice: do what the upsert does with it (PostgreSQL refuses the load,
+        # SQLite keeps one of the two).
+        run(_UPSERT_FRESH_LINES)
 
     row = connection.execute(
         text(

@@ -82,11 +82,13 @@ def delete_orders(session: Session, shop_id: int, platform_ids: list[str]) -> in
 
 
 def delete_shop(session: Session, shop_id: int) -> None:
-    """Delete a shop and everything it owns (lines and scores first: they carry no foreign key)."""
+    """Delete a shop and everything it owns (lines, orders and scores first: they carry no
+    foreign key)."""
     from sqlalchemy import delete
 
-    from cvo_plugin.models import CustomerScore, OrderLine
+    from cvo_plugin.models import CustomerScore, Order, OrderLine
 
     session.execute(delete(OrderLine).where(OrderLine.shop_id == shop_id))
+    session.execute(delete(Order).where(Order.shop_id == shop_id))
     session.execute(delete(CustomerScore).where(CustomerScore.shop_id == shop_id))
     session.execute(delete(Shop).where(Shop.id == shop_id))

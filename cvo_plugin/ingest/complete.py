@@ -1,0 +1,167 @@
+"""The merge of complete orders on PostgreSQL: the bulk backfill's fast path.
+
+A bulk export delivers every order once, with all its lines, each line with its platform id.
+For such a load the general merge (`cvo_plugin.ingest.merge`) does work it does not need: it
+folds several records per order into one, ranks lines without ids, and builds two intermediate
+tables to find the order ids. Here the order upsert returns the ids of the rows it wrote and the
+lines are written against them directly, in five statements.
+
+The rules are the general merge's (its module docstring), to the row: customers, products and
+variants only named by orders and lines are created the same way, totals the record leaves empty
+come from the order's lines (else the stored row), a stale order is skipped, and an accepted
+order gets exactly its staged lines. `merge_complete` checks that the load is complete and
+leaves any other load to the general merge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from cvo_plugin.ingest.merge import (
+    LINE_TOTALS,
+    LINES_ON_CONFLICT,
+    NAMED_CUSTOMERS,
+    NAMED_PRODUCTS,
+    NAMED_VARIANTS,
+    ORDERS_INSERT,
+    ORDERS_ON_CONFLICT,
+    MergeCounts,
+    analyze_outgrown,
+)
+
+# What a load that is not complete fails with here: an order or a line given twice (an upsert
+# touching a row twice, an insert of a line twice), a line without an id.
+_NOT_COMPLETE = frozenset({"21000", "23505", "23502"})
+
+_WRITTEN_DDL = """CREATE TEMPORARY TABLE stg_written (id BIGINT, platform_id TEXT, existed BOOLEAN,
+    has_lines BOOLEAN, cancelled BOOLEAN, returns BIGINT)"""
+
+# The order upsert, returning what it wrote. `xmax` is 0 on a row the statement inserted and
+# the updating transaction on a row it updated.
+_UPSERT_ORDERS = f"""
+WITH l AS ({LINE_TOTALS}), s AS (
+    -- The stored order is read only where the load leaves a total or the creation time to it.
+    SELECT o.platform_id, o.name, c.id AS customer_id, o.email,
+        COALESCE(o.created_at, e.created_at) AS created_at, o.processed_at, o.updated_at,
+        o.cancelled_at, o.financial_status, o.currency,
+        COALESCE(o.gross, l.gross, e.gross, 0) AS gross,
+        COALESCE(o.discounts, l.discounts, e.discounts, 0) AS discounts,
+        COALESCE(o.refunds, l.refunds, e.refunds, 0) AS refunds,
+        o.shipping, o.tax, o.total, o.discount_codes, o.source_name, o.referrer, o.landing_page,
+        o.utm_source, o.utm_medium, o.utm_campaign, o.device_type, o.country, o.province,
+        o.city, o.note_attributes, COALESCE(l.line_count, e.line_count, 0) AS line_count,
+        COALESCE(l.units, e.units, 0) AS units
+    FROM stg_orders o
+    LEFT JOIN l ON l.order_platform_id = o.platform_id
+    LEFT JOIN LATERAL (
+        SELECT e.created_at, e.gross, e.discounts, e.refunds, e.line_count, e.units
+        FROM orders e
+        WHERE (l.order_platform_id IS NULL OR o.created_at IS NULL)
+            AND e.shop_id = :shop AND e.platform_id = o.platform_id
+        OFFSET 0  -- a fence: probe per order, never a scan of the shop's orders
+    ) e ON TRUE
+    LEFT JOIN customers c ON c.shop_id = :shop AND c.platform_id = o.customer_platform_id
+), written AS (
+    {ORDERS_INSERT}
+    FROM s
+    ORDER BY s.platform_id
+    {ORDERS_ON_CONFLICT}
+    RETURNING id, platform_id, xmax <> '0' AS existed, cancelled_at IS NOT NULL AS cancelled
+)
+INSERT INTO stg_written
+SELECT w.id, w.platform_id, w.existed, l.order_platform_id IS NOT NULL, w.cancelled,
+    COALESCE(l.returns, 0)
+FROM written w LEFT JOIN l ON l.order_platform_id = w.platform_id
+"""
+
+# Lines the load no longer gives, of orders that were stored before and come with lines.
+_DELETE_REPLACED_LINES = """
+DELETE FROM order_lines d
+USING stg_written w
+WHERE w.existed AND w.has_lines AND d.order_id = w.id
+  AND NOT EXISTS (SELECT 1 FROM stg_lines l
+                  WHERE l.order_platform_id = w.platform_id AND l.platform_id = d.platform_id)
+"""
+
+# Products and variants are looked up once per distinct pair of the load. The lines of orders
+# this load created are inserted (nothing can conflict with them); those of orders it updated
+# are upserted.
+_LINES = """
+WITH pairs AS MATERIALIZED (
+    SELECT k.product_key, k.variant_key, p.id AS product_id, v.id AS variant_id
+    FROM (SELECT DISTINCT COALESCE(product_platform_id, '') AS product_key,
+              COALESCE(variant_platform_id, '') AS variant_key
+          FROM stg_lines) k
+    LEFT JOIN products p ON p.shop_id = :shop AND p.platform_id = k.product_key
+    LEFT JOIN variants v ON v.shop_id = :shop AND v.platform_id = k.variant_key
+)
+INSERT INTO order_lines (shop_id, order_id, platform_id, product_id, variant_id, sku, title,
+    quantity, unit_price, discount, refunded_quantity)
+SELECT :shop, w.id, l.platform_id, k.product_id, k.variant_id, l.sku, l.title, l.quantity,
+    l.unit_price, COALESCE(l.discount, 0), COALESCE(l.refunded_quantity, 0)
+FROM stg_lines l
+JOIN stg_written w ON w.platform_id = l.order_platform_id AND w.existed = {existed}
+JOIN pairs k ON k.product_key = COALESCE(l.product_platform_id, '')
+    AND k.variant_key = COALESCE(l.variant_platform_id, '')
+ORDER BY w.id, l.platform_id
+"""
+_INSERT_LINES = _LINES.format(existed="FALSE")
+_UPSERT_LINES = _LINES.format(existed="TRUE") + LINES_ON_CONFLICT
+
+_COUNTS = """
+SELECT (SELECT COUNT(*) FROM stg_orders), COUNT(*),
+    COALESCE(SUM(CASE WHEN cancelled THEN 1 ELSE 0 END), 0), COALESCE(SUM(returns), 0),
+    COUNT(*) FILTER (WHERE existed AND has_lines)
+FROM stg_written
+"""
+
+
+def merge_complete(connection: Connection, shop_id: int) -> MergeCounts | None:
+    """Merge a load of complete orders (see the module doc) into shop `shop_id`'s tables on
+    PostgreSQL; None, having changed nothing, when the load turns out not to be complete: it
+    then needs the general merge. Customers, products and variants staged as records are the
+    caller's to rule out."""
+    assert connection.dialect.name == "postgresql", "the complete-orders merge is PostgreSQL's"
+    try:
+        with connection.begin_nested():
+            return _merge(connection, {"shop": shop_id})
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _NOT_COMPLETE:
+            return None
+        raise
+
+
+def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
+    connection.exec_driver_sql("SET LOCAL work_mem = '128MB'")
+    # Compiling these statements (PostgreSQL's JIT) costs more than running them.
+    connection.exec_driver_sql("SET LOCAL jit = off")
+    named = {
+        table: connection.execute(text(statement), params).rowcount
+        for table, statement in (
+            ("customers", NAMED_CUSTOMERS),
+            ("products", NAMED_PRODUCTS),
+            ("variants", NAMED_VARIANTS),
+        )
+    }
+    # The lookups below probe these tables by index; statistics that still describe a much
+    # smaller table could send them down another index.
+    analyze_outgrown(connection, named)
+    connection.exec_driver_sql("DROP TABLE IF EXISTS stg_written")
+    connection.exec_driver_sql(_WRITTEN_DDL)
+    connection.execute(text(_UPSERT_ORDERS), params)
+    staged, written, cancelled, returns, replaced = connection.execute(text(_COUNTS)).one()
+    lines = connection.execute(text(_INSERT_LINES), params).rowcount
+    if replaced:
+        connection.execute(text(_DELETE_REPLACED_LINES))
+        lines += connection.execute(text(_UPSERT_LINES), params).rowcount
+    connection.exec_driver_sql("DROP TABLE stg_written")
+    return MergeCounts(
+        orders=int(written),
+        stale_orders=int(staged) - int(written),
+        lines=lines,
+        returns=int(returns),
+        cancelled=int(cancelled),
+    )
