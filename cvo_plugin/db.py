@@ -58,6 +58,8 @@ def _sqlite_transactions(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         # 64 MB of page cache instead of SQLite's 2 MB: large imports and merges touch big indexes.
         cursor.execute("PRAGMA cache_size=-65536")
+        # The same for temporary tables (the import's staging tables and their sorts and indexes).
+        cursor.execute("PRAGMA temp.cache_size=-65536")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -12,9 +12,12 @@ no net revenue; `refunded_quantity` may not exceed the line's quantity.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from cvo_plugin.imports import reader as r
 from cvo_plugin.records import LineRecord, OrderRecord
@@ -47,31 +50,63 @@ ORDER_COLUMNS = (
 )
 
 
-def _getter(table: r.CsvTable, name: str) -> Callable[[list[str]], str]:
-    index = table.column(name)
-    if index is None:
-        return lambda fields: ""
-    return lambda fields: fields[index]
+# The order's optional text columns: (column, OrderRecord field, longest length).
+_ORDER_TEXTS = (
+    ("customer_id", "customer_platform_id", 64),
+    ("email", "email", 320),
+    ("source", "source_name", 255),
+    ("country", "country", 64),
+    ("city", "city", 128),
+)
 
 
-def _order(get: dict[str, Callable[[list[str]], str]], fields: list[str]) -> OrderRecord:
-    order_id = r.text(get["order_id"](fields), "order_id", required=True, max_length=64)
-    assert order_id is not None
-    created_at = r.timestamp(get["created_at"](fields), "created_at")
-    cancelled = r.boolean(get["cancelled"](fields), "cancelled")
-    return OrderRecord(
-        platform_id=order_id,
-        created_at=created_at,
-        name=order_id,
-        customer_platform_id=r.text(get["customer_id"](fields), "customer_id", max_length=64),
-        email=r.text(get["email"](fields), "email", max_length=320),
-        processed_at=created_at,
-        cancelled_at=created_at if cancelled else None,
-        currency=r.currency(get["currency"](fields), "currency"),
-        source_name=r.text(get["source"](fields), "source"),
-        country=r.text(get["country"](fields), "country", max_length=64),
-        city=r.text(get["city"](fields), "city", max_length=128),
-    )
+def _take_texts(fields: list[str], columns: list[tuple[str, int, int, Any]], out: Any) -> None:
+    """Set `out[key]` to each (column, index, longest length, key) column's trimmed text, if any."""
+    for column, index, limit, key in columns:
+        value = fields[index].strip()
+        if value:
+            if len(value) > limit:
+                raise r.RowError(f"{column} is longer than {limit} characters")
+            out[key] = value
+
+
+def _order_parser(table: r.CsvTable) -> Callable[[list[str]], OrderRecord]:
+    """A parser for the order part of a row (run once per order), specialised to the file's columns."""
+    i_order = table.column("order_id")
+    i_created = table.column("created_at")
+    i_cancelled = table.column("cancelled")
+    i_currency = table.column("currency")
+    texts = [
+        (column, index, limit, field)
+        for column, field, limit in _ORDER_TEXTS
+        if (index := table.column(column)) is not None
+    ]
+
+    def parse(fields: list[str]) -> OrderRecord:
+        order_id = fields[i_order].strip()  # type: ignore[index]
+        if not order_id or len(order_id) > 64:
+            r.text(order_id, "order_id", required=True, max_length=64)
+        created_at = r.timestamp(fields[i_created], "created_at")  # type: ignore[index]
+        cancelled = i_cancelled is not None and r.boolean(fields[i_cancelled], "cancelled")
+        values: dict[str, str] = {}
+        _take_texts(fields, texts, values)
+        return OrderRecord(
+            platform_id=order_id,
+            created_at=created_at,
+            name=order_id,
+            processed_at=created_at,
+            cancelled_at=created_at if cancelled else None,
+            currency=r.currency(fields[i_currency], "currency") if i_currency is not None else None,
+            **values,
+        )
+
+    return parse
+
+
+# A price as files usually write it (`12.50`): such prices need no further checks.
+_PLAIN_PRICE = re.compile(r"\d{1,12}(?:\.\d{1,6})?")
+# How many distinct price texts to remember (prices repeat: most files have a few thousand).
+_PRICE_CACHE_SIZE = 50_000
 
 
 def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
@@ -83,10 +118,15 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
     i_product = table.column("product_id")
     i_quantity = table.column("quantity")
     i_price = table.column("unit_price")
-    optional = {name: table.column(name) for name in ("variant_id", "sku", "product_title", "product_type")}
     i_refunded = table.column("refunded_quantity")
+    # The optional text columns, in LineRecord's order (variant_platform_id, sku, title, product_type).
     limits = {"variant_id": 64, "sku": 255, "product_title": 512, "product_type": 255}
-    present = [(name, index, limits[name]) for name, index in optional.items() if index is not None]
+    present = [
+        (name, index, limit, slot)
+        for slot, (name, limit) in enumerate(limits.items())
+        if (index := table.column(name)) is not None
+    ]
+    prices: dict[str, Decimal] = {}
 
     def parse(fields: list[str], order_id: str) -> LineRecord:
         product_id = fields[i_product].strip()  # type: ignore[index]
@@ -98,10 +138,18 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
             quantity = r.integer(fields[i_quantity], "quantity")  # type: ignore[index]
         if quantity == 0:
             raise r.RowError("quantity is 0; give the units sold (negative for a return)")
-        unit_price = r.decimal(fields[i_price], "unit_price")  # type: ignore[index]
+        raw_price = fields[i_price]  # type: ignore[index]
+        unit_price = prices.get(raw_price)
+        if unit_price is None:
+            if _PLAIN_PRICE.fullmatch(raw_price):
+                unit_price = Decimal(raw_price)
+            else:
+                unit_price = r.decimal(raw_price, "unit_price")
+            if len(prices) < _PRICE_CACHE_SIZE:
+                prices[raw_price] = unit_price
         refunded_quantity = 0
         if i_refunded is not None:
-            raw = fields[i_refunded].strip()
+            raw = fields[i_refunded]
             if raw and raw != "0":
                 refunded_quantity = r.integer(raw, "refunded_quantity")
                 if refunded_quantity < 0 or refunded_quantity > abs(quantity):
@@ -109,22 +157,10 @@ def _line_parser(table: r.CsvTable) -> Callable[[list[str], str], LineRecord]:
                         f"refunded_quantity {refunded_quantity} must be between 0 and the quantity "
                         f"{abs(quantity)}"
                     )
-        values: dict[str, str | None] = {}
-        for name, index, limit in present:
-            value = fields[index].strip()
-            if len(value) > limit:
-                raise r.RowError(f"{name} is longer than {limit} characters")
-            values[name] = value or None
+        texts: list[str | None] = [None, None, None, None]
+        _take_texts(fields, present, texts)
         return LineRecord(
-            order_platform_id=order_id,
-            product_platform_id=product_id,
-            quantity=quantity,
-            unit_price=unit_price,
-            variant_platform_id=values.get("variant_id"),
-            sku=values.get("sku"),
-            title=values.get("product_title"),
-            product_type=values.get("product_type"),
-            refunded_quantity=refunded_quantity,
+            order_id, product_id, quantity, unit_price, None, *texts, None, None, refunded_quantity
         )
 
     return parse
@@ -139,7 +175,7 @@ def read(
     `OrderRecord` is yielded again.
     """
     with r.open_csv(path, REQUIRED, progress) as table:
-        get = {name: _getter(table, name) for name in REQUIRED + OPTIONAL}
+        parse_order = _order_parser(table)
         present = [i for i in (table.column(name) for name in ORDER_COLUMNS) if i is not None]
         order_fields = itemgetter(*present)
         parse_line = _line_parser(table)
@@ -149,7 +185,7 @@ def read(
             try:
                 raw = order_fields(fields)
                 if raw != last_raw or order is None:
-                    order = _order(get, fields)
+                    order = parse_order(fields)
                     last_raw = raw
                 yield order, parse_line(fields, order.platform_id)
             except r.RowError as exc:

@@ -84,6 +84,25 @@ def _sqlite_ts(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def _sqlite_ts_column(values: Sequence[datetime | None], converted: dict[datetime, str]) -> list[str | None]:
+    """`_sqlite_ts` of each value; `converted` caches times seen before (an order's created and
+    processed times are usually the same)."""
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        text = converted.get(value)
+        if text is None:
+            if value.tzinfo is UTC:  # the common case: "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
+                text = value.isoformat(" ", "microseconds")[:-6]
+            else:
+                text = _sqlite_ts(value)
+            converted[value] = text
+        out.append(text)
+    return out
+
+
 def _register_sqlite_adapters() -> None:
     """Teach the sqlite3 driver to store `datetime` and `Decimal` the way SQLAlchemy does.
 
@@ -150,20 +169,39 @@ class Stager:
         self.script([f"DROP TABLE IF EXISTS {table}" for table in STAGING_TABLES])
 
     def append(self, table: str, records: Sequence[Sequence[Any]]) -> int:
-        """Append records (of the table's record type) and return how many were written."""
-        rtype = STAGING_TABLES[table]
-        columns = ", ".join(rtype._fields)
+        """Append records (of the table's record type) and return how many were written.
+
+        Only the columns that some record of the batch fills are written (the others stay NULL):
+        importers fill a few of an order's many fields, and every written value costs time.
+        """
+        if not records:
+            return 0
+        fields = STAGING_TABLES[table]._fields
+        # Column-wise (C-level transposition): drop all-NULL columns, convert SQLite times.
+        filled = [
+            (name, values)
+            for name, values in zip(fields, zip(*records, strict=True), strict=True)
+            if values.count(None) != len(values)
+        ]
+        if self.dialect == "sqlite":
+            times: dict[datetime, str] = {}
+            filled = [
+                (name, _sqlite_ts_column(values, times) if _KINDS.get(name) == "ts" else values)
+                for name, values in filled
+            ]
+        columns = ", ".join(name for name, _ in filled)
+        rows = zip(*(values for _, values in filled), strict=True)
         driver = self.connection.connection.driver_connection
         if self.dialect == "postgresql":
             with driver.cursor() as cursor:  # type: ignore[union-attr]
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for record in records:
-                        copy.write_row(record)
+                    for row in rows:
+                        copy.write_row(row)
             return len(records)
-        placeholders = ", ".join("?" * len(rtype._fields))
+        placeholders = ", ".join("?" * len(filled))
         cursor = driver.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", records)
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
         finally:
             cursor.close()
         return len(records)

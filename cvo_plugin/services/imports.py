@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cvo_plugin.imports import lines_csv, products_csv, shopify_csv
 from cvo_plugin.imports.reader import ByteProgress, ImportFormatError
-from cvo_plugin.ingest import Loader, MergeCounts
+from cvo_plugin.ingest import Loader, MergeCounts, collector_paused
 from cvo_plugin.models import ImportRun, Shop
 from cvo_plugin.records import LineRecord, OrderRecord
 
@@ -72,19 +72,9 @@ def import_orders(
         raise ValueError(f"unknown order format {fmt!r}; use one of {', '.join(ORDER_FORMATS)}")
     path = Path(path)
     started = datetime.now(UTC)
-    rows = 0
-    currency: str | None = None
     with Loader(session, shop.id) as loader:
-        last_order: OrderRecord | None = None
-        for order, line in ORDER_FORMATS[fmt](path, progress):
-            rows += 1
-            # Consecutive rows of one order usually repeat its fields: stage them once.
-            if order is not last_order and order != last_order:
-                loader.add_orders((order,))
-                last_order = order
-                currency = currency or order.currency
-            if line is not None:
-                loader.add_line(line)
+        with collector_paused():
+            rows, currency = _stage_rows(loader, ORDER_FORMATS[fmt](path, progress))
         if rows == 0:
             raise ImportFormatError(path.name, None, "the file has a header but no rows")
         counts = loader.merge()
@@ -94,6 +84,25 @@ def import_orders(
         shop.currency = currency
     _record(session, shop, path, fmt, rows, counts, started)
     return ImportSummary(path.name, rows, counts)
+
+
+def _stage_rows(
+    loader: Loader, rows: Iterator[tuple[OrderRecord, LineRecord | None]]
+) -> tuple[int, str | None]:
+    """Stage an order file's rows; (how many, the first currency given)."""
+    count = 0
+    currency: str | None = None
+    last_order: OrderRecord | None = None
+    for order, line in rows:
+        count += 1
+        # Consecutive rows of one order usually repeat its fields: stage them once.
+        if order is not last_order and order != last_order:
+            loader.add_orders((order,))
+            last_order = order
+            currency = currency or order.currency
+        if line is not None:
+            loader.add_line(line)
+    return count, currency
 
 
 def import_products(

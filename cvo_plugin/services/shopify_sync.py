@@ -20,12 +20,10 @@ redactions are re-applied. A shop uninstalled mid-sync stops the sync at the nex
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -47,7 +45,7 @@ from connectors.shopify.mapping import (
 from connectors.shopify.shapes import LineItemNode, OrderNode
 from connectors.shopify.streams import CustomersStream, OrdersStream, ProductsStream, Stream, window_search
 from cvo_plugin.db import Database
-from cvo_plugin.ingest import Loader, TextRows, text_rows
+from cvo_plugin.ingest import Loader, TextRows, collector_paused, text_rows
 from cvo_plugin.models import Shop, SyncState
 from cvo_plugin.services.privacy import reapply_redactions
 
@@ -85,22 +83,6 @@ def _iso(moment: datetime) -> str:
 
 def _from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).astimezone(UTC) if text else None
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while millions of parsed objects come and go.
-
-    Parsed JSON and records hold no reference cycles, so reference counting frees them; the
-    collector would only re-scan the live batch again and again (it tripled the parsing time).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -282,7 +264,7 @@ class ShopifySync:
             # order, one at a time, each with its checkpoint.
             writers = 2 if self.database.engine.dialect.name == "postgresql" else 1
             with (
-                _collector_paused(),
+                collector_paused(),
                 bulk.open_result(operation.url) as stream,
                 ThreadPoolExecutor(writers, "shopify-writer") as pool,
             ):

@@ -68,6 +68,55 @@ def test_importing_the_same_file_twice_changes_nothing(database: Database) -> No
     assert len(after["import_runs"]) == 1
 
 
+def _lines_by_order(database: Database, shop: str) -> dict[str, list[tuple[str, int]]]:
+    with database.session() as session:
+        rows = session.execute(
+            select(Order.platform_id, OrderLine.platform_id, OrderLine.quantity)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(Shop, Shop.id == Order.shop_id)
+            .where(Shop.domain == shop)
+            .order_by(Order.platform_id, OrderLine.platform_id)
+        ).all()
+    found: dict[str, list[tuple[str, int]]] = {}
+    for order, line, quantity in rows:
+        found.setdefault(order, []).append((line, quantity))
+    return found
+
+
+def test_rows_of_one_order_apart_in_the_file_make_one_order(database: Database, tmp_path: Path) -> None:
+    header = "order_id,customer_id,created_at,product_id,variant_id,quantity,unit_price\n"
+    a1, a2, a3, a4 = (
+        f"A,c1,2024-01-05T10:00:00Z,{product},,{quantity},10.00\n"
+        for product, quantity in (("p1", 1), ("p1", 2), ("p2", 1), ("p1", 3))
+    )
+    b1, b2 = (f"B,c2,2024-01-06T10:00:00Z,p1,,{quantity},10.00\n" for quantity in (4, 5))
+    apart, together = tmp_path / "apart.csv", tmp_path / "together.csv"
+    apart.write_text(header + a1 + a2 + b1 + a3 + b2 + a4)
+    together.write_text(header + a1 + a2 + a3 + a4 + b1 + b2)
+
+    summary = run_import(database, apart, "lines-csv", shop="apart.example")
+    assert (summary.counts.orders, summary.counts.lines) == (2, 6)
+    run_import(database, together, "lines-csv", shop="together.example")
+    lines = _lines_by_order(database, "apart.example")
+    # A line without a platform id is keyed by its rank among the order's lines of that product
+    # and variant, in file order, wherever the order's rows are.
+    assert lines == {
+        "A": [("p1::1", 1), ("p1::2", 2), ("p1::3", 3), ("p2::1", 1)],
+        "B": [("p1::1", 4), ("p1::2", 5)],
+    }
+    assert _lines_by_order(database, "together.example") == lines
+    with database.session() as session:
+        order = session.scalars(select(Order).where(Order.platform_id == "A").limit(1)).one()
+        assert (order.line_count, order.units, order.gross) == (4, 7, Decimal("70.00"))
+
+    before = table_snapshot(database)
+    run_import(database, apart, "lines-csv", shop="apart.example")
+    after = table_snapshot(database)
+    for table in before:
+        if table != "import_runs":
+            assert after[table] == before[table], table
+
+
 BAD_FILES = {
     "bad date": (
         "1001,c1,2024-13-45T10:00:00Z,p1,2,10.00\n",

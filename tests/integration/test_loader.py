@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
+from cvo_plugin import ingest
 from cvo_plugin.db import Database
 from cvo_plugin.ingest import Loader
 from cvo_plugin.models import Customer, Order, OrderLine, Product, Shop, Variant
@@ -89,6 +91,52 @@ def test_upsert_is_idempotent(database: Database) -> None:
         assert order.customer_id == session.scalars(select(Customer.id)).one()
         assert session.scalar(select(func.count()).select_from(Product)) == 2
         assert session.scalar(select(func.count()).select_from(Variant)) == 2
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_lines_without_ids_are_ranked_across_the_whole_load(
+    database: Database, monkeypatch: pytest.MonkeyPatch, crowded: bool
+) -> None:
+    if crowded:  # the loader's hash table takes every order for one seen before: the merge ranks all
+        monkeypatch.setattr(ingest._LineKeys, "_has_ended", lambda self, order: True)
+    shop_id = make_shop(database)
+
+    def line(order: str, quantity: int, line_id: str | None = None) -> LineRecord:
+        return LineRecord(
+            order_platform_id=order,
+            product_platform_id="p1",
+            quantity=quantity,
+            unit_price=Decimal("1.00"),
+            platform_id=line_id,
+        )
+
+    with database.session() as session, Loader(session, shop_id) as loader:
+        loader.add_orders([OrderRecord("o1", created_at=T0), OrderRecord("o2", created_at=T0)])
+        # o1 comes back after o2; o2's lines arrive one by one and as a batch; a line with an
+        # id counts towards the ranks of those without.
+        for record in (line("o1", 1), line("o1", 2, "x"), line("o1", 3), line("o2", 4)):
+            loader.add_line(record)
+        loader.add_lines([line("o2", 5)])
+        for record in (line("o2", 6), line("o1", 7), line("o2", 8)):
+            loader.add_line(record)
+        counts = loader.merge()
+    assert (counts.orders, counts.lines) == (2, 8)
+    with database.session() as session:
+        rows = session.execute(
+            select(Order.platform_id, OrderLine.platform_id, OrderLine.quantity)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .order_by(OrderLine.quantity)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("o1", "p1::1", 1),
+        ("o1", "x", 2),
+        ("o1", "p1::3", 3),
+        ("o2", "p1::1", 4),
+        ("o2", "p1::2", 5),
+        ("o2", "p1::3", 6),
+        ("o1", "p1::4", 7),
+        ("o2", "p1::4", 8),
+    ]
 
 
 def test_stale_updates_do_not_overwrite(database: Database) -> None:
