@@ -19,9 +19,9 @@ from sqlalchemy.exc import ProgrammingError
 
 from cvo_plugin.db import Database
 from cvo_plugin.ingest import Loader, MergeCounts, text_rows
-from cvo_plugin.models import Shop
 from cvo_plugin.records import LineRecord, OrderBundle, OrderRecord
 from tests.conftest import _truncate_postgres, table_snapshot
+from tests.integration.test_loader import make_shop
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -34,14 +34,6 @@ def pg(postgres_url: str) -> Iterator[Database]:
     yield database
     database.dispose()
     _truncate_postgres(postgres_url)
-
-
-def make_shop(database: Database, domain: str) -> int:
-    with database.session() as session:
-        shop = Shop(platform="shopify", domain=domain, settings={})
-        session.add(shop)
-        session.flush()
-        return shop.id
 
 
 def order(
