@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cvo_plugin.ingest.complete import merge_complete
+from cvo_plugin.ingest.complete import merge_complete, prepare_complete
 from cvo_plugin.ingest.merge import MergeCounts, line_key, merge_staged
 from cvo_plugin.ingest.staging import Stager, TextRows, text_rows
 from cvo_plugin.records import (
@@ -63,6 +63,7 @@ class Loader:
         self.batch_size = batch_size
         self._stager: Stager | None = None
         self._merged = False
+        self._prepared = False
         self._before: dict[str, int] = {}
         self._buffers: dict[str, list[Any]] = {}
         self.staged: dict[str, int] = {}
@@ -113,6 +114,7 @@ class Loader:
         buffer = self._buffers[table]
         if buffer:
             self.staged[table] += self._staging().append(table, buffer)
+            self._prepared = False
             buffer.clear()
 
     def add_customers(self, records: Iterable[CustomerRecord]) -> None:
@@ -168,6 +170,16 @@ class Loader:
         self._keys.stop()  # these lines are not seen one by one
         self.staged["stg_orders"] += stager.append_text("stg_orders", orders)
         self.staged["stg_lines"] += stager.append_text("stg_lines", lines)
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """Do what a `merge(complete=True)` can do before the load's turn to write (PostgreSQL:
+        aggregate the staged lines; see `ingest.complete.prepare_complete`). Staging more rows
+        after it undoes it."""
+        stager = self._staging()
+        if stager.dialect == "postgresql":
+            prepare_complete(self.session.connection())
+            self._prepared = True
 
     # --- merge ----------------------------------------------------------------------------
 
@@ -187,11 +199,12 @@ class Loader:
         )
         counts = None
         if complete and stager.dialect == "postgresql" and not given:
-            counts = merge_complete(self.session.connection(), self.shop_id)
+            counts = merge_complete(self.session.connection(), self.shop_id, prepared=self._prepared)
         if counts is None:
             stager.index()
             counts = merge_staged(self.session.connection(), self.shop_id)
         self._merged = True
+        self._prepared = False
         self._before = dict(self.staged)
         self._keys = _LineKeys()
         self.session.expire_all()

@@ -37,10 +37,16 @@ from cvo_plugin.ingest.merge import (
 _NOT_COMPLETE = frozenset({"21000", "23505", "23502"})
 _UNIQUE_VIOLATION = "23505"
 
-# The load's distinct (product, variant) pairs, with what lines say about them: what the
-# statements creating named products and variants and the line insert read, instead of every line.
-_PAIRS = """
-CREATE TEMPORARY TABLE stg_pairs AS
+# What the merge reads of the staged lines, aggregated once (and, through `prepare_complete`,
+# before it is the load's turn to write): each order's totals, and the load's distinct (product,
+# variant) pairs with what lines say about them, which the statements creating named products
+# and variants and the line insert read instead of every line.
+_PREPARE = f"""
+SET LOCAL work_mem = '128MB';
+SET LOCAL jit = off;
+DROP TABLE IF EXISTS stg_totals, stg_pairs;
+CREATE TEMPORARY TABLE stg_totals ON COMMIT DROP AS {LINE_TOTALS};
+CREATE TEMPORARY TABLE stg_pairs ON COMMIT DROP AS
 SELECT product_platform_id, variant_platform_id, MAX(title) AS title,
     MAX(product_type) AS product_type, MAX(vendor) AS vendor, MAX(sku) AS sku,
     MAX(unit_price) AS unit_price
@@ -54,7 +60,7 @@ _WRITTEN_DDL = """CREATE TEMPORARY TABLE stg_written (id BIGINT, platform_id TEX
 # stored yet, as in a first backfill) or upserted. `xmax` is 0 on a row the statement inserted
 # and the updating transaction on a row it updated.
 _ORDERS = f"""
-WITH l AS ({LINE_TOTALS}), s AS (
+WITH s AS (
     -- The stored order is read only where the load leaves a total or the creation time to it.
     SELECT o.platform_id, o.name, c.id AS customer_id, o.email,
         COALESCE(o.created_at, e.created_at) AS created_at, o.processed_at, o.updated_at,
@@ -67,7 +73,7 @@ WITH l AS ({LINE_TOTALS}), s AS (
         o.city, o.note_attributes, COALESCE(l.line_count, e.line_count, 0) AS line_count,
         COALESCE(l.units, e.units, 0) AS units
     FROM stg_orders o
-    LEFT JOIN l ON l.order_platform_id = o.platform_id
+    LEFT JOIN stg_totals l ON l.order_platform_id = o.platform_id
     LEFT JOIN LATERAL (
         SELECT e.created_at, e.gross, e.discounts, e.refunds, e.line_count, e.units
         FROM orders e
@@ -86,7 +92,7 @@ WITH l AS ({LINE_TOTALS}), s AS (
 INSERT INTO stg_written
 SELECT w.id, w.platform_id, w.existed, l.order_platform_id IS NOT NULL, w.cancelled,
     COALESCE(l.returns, 0)
-FROM written w LEFT JOIN l ON l.order_platform_id = w.platform_id
+FROM written w LEFT JOIN stg_totals l ON l.order_platform_id = w.platform_id
 """
 
 _INSERT_ORDERS = _ORDERS.replace("{conflict}", "")
@@ -133,12 +139,21 @@ FROM stg_written
 """
 
 
-def merge_complete(connection: Connection, shop_id: int) -> MergeCounts | None:
+def prepare_complete(connection: Connection) -> None:
+    """Aggregate the staged lines for `merge_complete` (PostgreSQL). It only reads the staging
+    tables, so it can run while another transaction merges; `merge_complete` runs it when the
+    caller has not."""
+    connection.exec_driver_sql(_PREPARE)
+
+
+def merge_complete(connection: Connection, shop_id: int, prepared: bool = False) -> MergeCounts | None:
     """Merge a load of complete orders (see the module doc) into shop `shop_id`'s tables on
     PostgreSQL; None, having changed nothing, when the load turns out not to be complete: it
     then needs the general merge. Customers, products and variants staged as records are the
-    caller's to rule out."""
+    caller's to rule out; `prepared`: `prepare_complete` ran after the last rows were staged."""
     assert connection.dialect.name == "postgresql", "the complete-orders merge is PostgreSQL's"
+    if not prepared:
+        prepare_complete(connection)
     try:
         with connection.begin_nested():
             return _merge(connection, {"shop": shop_id})
@@ -151,8 +166,7 @@ def merge_complete(connection: Connection, shop_id: int) -> MergeCounts | None:
 def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     # Hash in memory; compiling these statements (PostgreSQL's JIT) costs more than running them.
     connection.exec_driver_sql(
-        "SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; "
-        f"DROP TABLE IF EXISTS stg_written, stg_pairs; {_WRITTEN_DDL}; {_PAIRS}"
+        f"SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
     )
     named = {
         table: connection.execute(text(statement), params).rowcount
@@ -177,7 +191,7 @@ def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     if replaced:
         connection.execute(text(_DELETE_REPLACED_LINES))
         lines += connection.execute(text(_UPSERT_LINES), params).rowcount
-    connection.exec_driver_sql("DROP TABLE stg_written, stg_pairs")
+    connection.exec_driver_sql("DROP TABLE stg_written, stg_totals, stg_pairs")
     return MergeCounts(
         orders=int(written),
         stale_orders=int(staged) - int(written),

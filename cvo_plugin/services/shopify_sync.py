@@ -356,6 +356,7 @@ class ShopifySync:
         with Loader(session, self.shop_id) as loader:
             if isinstance(records, _TextOrders):
                 loader.add_text_orders(records.orders, records.lines)
+                loader.prepare()
             else:
                 _stage(loader, resource, records)
             if before_merge is not None:
