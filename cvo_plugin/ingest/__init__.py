@@ -15,14 +15,14 @@ whole sync page plus its checkpoint) atomic.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cvo_plugin.ingest.complete import merge_complete, prepare_complete
+from cvo_plugin.ingest.complete import create_named, merge_complete, prepare_complete
 from cvo_plugin.ingest.merge import MergeCounts, line_key, merge_staged
 from cvo_plugin.ingest.staging import Stager, TextRows, text_rows
 from cvo_plugin.records import (
@@ -63,7 +63,7 @@ class Loader:
         self.batch_size = batch_size
         self._stager: Stager | None = None
         self._merged = False
-        self._prepared = False
+        self._prepared = self._named = False
         self._before: dict[str, int] = {}
         self._buffers: dict[str, list[Any]] = {}
         self.staged: dict[str, int] = {}
@@ -114,7 +114,7 @@ class Loader:
         buffer = self._buffers[table]
         if buffer:
             self.staged[table] += self._staging().append(table, buffer)
-            self._prepared = False
+            self._prepared = self._named = False
             buffer.clear()
 
     def add_customers(self, records: Iterable[CustomerRecord]) -> None:
@@ -170,7 +170,7 @@ class Loader:
         self._keys.stop()  # these lines are not seen one by one
         self.staged["stg_orders"] += stager.append_text("stg_orders", orders)
         self.staged["stg_lines"] += stager.append_text("stg_lines", lines)
-        self._prepared = False
+        self._prepared = self._named = False
 
     def prepare(self) -> None:
         """Do what a `merge(complete=True)` can do before the load's turn to write (PostgreSQL:
@@ -181,14 +181,23 @@ class Loader:
             prepare_complete(self.session.connection())
             self._prepared = True
 
+    def create_named(self) -> None:
+        """Write now the customers, products and variants that the staged complete orders name
+        (PostgreSQL; see `ingest.complete.create_named`), so that the caller may commit them
+        ahead of the orders; `merge(complete=True)` then leaves them out."""
+        if not self._prepared:
+            self.prepare()
+        create_named(self.session.connection(), self.shop_id)
+        self._named = True
+
     # --- merge ----------------------------------------------------------------------------
 
-    def merge(self, complete: bool = False) -> MergeCounts:
+    def merge(self, complete: bool = False, before_general: Callable[[], Any] | None = None) -> MergeCounts:
         """Merge everything staged so far into the shop's tables and empty the staging tables.
 
         `complete`: the load holds complete orders only, each once with all its lines (a bulk
         export), which PostgreSQL merges on a faster path (`cvo_plugin.ingest.complete`; a load
-        that turns out otherwise takes the general one).
+        that turns out otherwise takes the general one, after `before_general` returns).
         """
         assert self._stager is not None, "use Loader as a context manager"
         for table in self._buffers:
@@ -199,12 +208,16 @@ class Loader:
         )
         counts = None
         if complete and stager.dialect == "postgresql" and not given:
-            counts = merge_complete(self.session.connection(), self.shop_id, prepared=self._prepared)
+            counts = merge_complete(
+                self.session.connection(), self.shop_id, prepared=self._prepared, named=self._named
+            )
         if counts is None:
+            if before_general is not None:
+                before_general()
             stager.index()
             counts = merge_staged(self.session.connection(), self.shop_id)
         self._merged = True
-        self._prepared = False
+        self._prepared = self._named = False
         self._before = dict(self.staged)
         self._keys = _LineKeys()
         self.session.expire_all()

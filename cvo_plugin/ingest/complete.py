@@ -45,8 +45,8 @@ _PREPARE = f"""
 SET LOCAL work_mem = '128MB';
 SET LOCAL jit = off;
 DROP TABLE IF EXISTS stg_totals, stg_pairs;
-CREATE TEMPORARY TABLE stg_totals ON COMMIT DROP AS {LINE_TOTALS};
-CREATE TEMPORARY TABLE stg_pairs ON COMMIT DROP AS
+CREATE TEMPORARY TABLE stg_totals AS {LINE_TOTALS};
+CREATE TEMPORARY TABLE stg_pairs AS
 SELECT product_platform_id, variant_platform_id, MAX(title) AS title,
     MAX(product_type) AS product_type, MAX(vendor) AS vendor, MAX(sku) AS sku,
     MAX(unit_price) AS unit_price
@@ -146,16 +146,21 @@ def prepare_complete(connection: Connection) -> None:
     connection.exec_driver_sql(_PREPARE)
 
 
-def merge_complete(connection: Connection, shop_id: int, prepared: bool = False) -> MergeCounts | None:
+def merge_complete(
+    connection: Connection, shop_id: int, prepared: bool = False, named: bool = False
+) -> MergeCounts | None:
     """Merge a load of complete orders (see the module doc) into shop `shop_id`'s tables on
     PostgreSQL; None, having changed nothing, when the load turns out not to be complete: it
     then needs the general merge. Customers, products and variants staged as records are the
-    caller's to rule out; `prepared`: `prepare_complete` ran after the last rows were staged."""
+    caller's to rule out; `prepared`: `prepare_complete` ran after the last rows were staged;
+    `named`: so did `create_named`."""
     assert connection.dialect.name == "postgresql", "the complete-orders merge is PostgreSQL's"
     if not prepared:
         prepare_complete(connection)
     try:
         with connection.begin_nested():
+            if not named:
+                create_named(connection, shop_id)
             return _merge(connection, {"shop": shop_id})
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) in _NOT_COMPLETE:
@@ -163,11 +168,13 @@ def merge_complete(connection: Connection, shop_id: int, prepared: bool = False)
         raise
 
 
-def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
-    # Hash in memory; compiling these statements (PostgreSQL's JIT) costs more than running them.
-    connection.exec_driver_sql(
-        f"SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
-    )
+def create_named(connection: Connection, shop_id: int) -> None:
+    """Create the customers, products and variants the staged orders and lines name but the shop
+    lacks, and fill their empty fields (the general merge's rule 2), after `prepare_complete`.
+    What it writes follows from the load alone, so it may commit ahead of the orders: the
+    Shopify backfill does, so that batches can merge side by side."""
+    params = {"shop": shop_id}
+    connection.exec_driver_sql("SET LOCAL work_mem = '128MB'; SET LOCAL jit = off")
     named = {
         table: connection.execute(text(statement), params).rowcount
         for table, statement in (
@@ -179,6 +186,13 @@ def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
     # The lookups below probe these tables by index; statistics that still describe a much
     # smaller table could send them down another index.
     analyze_outgrown(connection, named)
+
+
+def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
+    # Hash in memory; compiling these statements (PostgreSQL's JIT) costs more than running them.
+    connection.exec_driver_sql(
+        f"SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
+    )
     try:
         with connection.begin_nested():  # without the upsert's per-row conflict handling
             connection.execute(text(_INSERT_ORDERS), params)

@@ -82,6 +82,11 @@ NAMED_CUSTOMERS = """
         city = COALESCE(customers.city, excluded.city)
     WHERE customers.redacted_at IS NULL AND (customers.email IS NULL
         OR customers.country IS NULL OR customers.city IS NULL)
+      -- and not when nothing would change (a row rewritten by every batch that names it)
+      AND ((customers.email IS NULL AND excluded.email IS NOT NULL)
+        OR (customers.country IS NULL AND excluded.country IS NOT NULL)
+        OR (customers.province IS NULL AND excluded.province IS NOT NULL)
+        OR (customers.city IS NULL AND excluded.city IS NOT NULL))
 """
 # 1. products given as records
 GIVEN_PRODUCTS = """

@@ -166,7 +166,9 @@ class Stager:
 
     def drop(self) -> None:
         """Drop every staging table."""
-        self.script([f"DROP TABLE IF EXISTS {table}" for table in STAGING_TABLES])
+        # With the complete-orders merge's own (`ingest.complete`), which a failed merge can leave.
+        tables = [*STAGING_TABLES, "stg_totals", "stg_pairs", "stg_written"]
+        self.script([f"DROP TABLE IF EXISTS {table}" for table in tables])
 
     def append(self, table: str, records: Sequence[Sequence[Any]]) -> int:
         """Append records (of the table's record type) and return how many were written.

@@ -20,6 +20,7 @@ redactions are re-applied. A shop uninstalled mid-sync stops the sync at the nex
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -274,6 +275,7 @@ class ShopifySync:
                     else bulk.read_objects(stream, skip_roots=done)
                 )
                 in_flight: deque[Future[None]] = deque()
+                named: threading.Event | None = None
                 as_text = resource == "orders" and self.database.engine.dialect.name == "postgresql"
                 for chunk in _batched(objects, self.batch_roots[resource]):
                     records: Any = (
@@ -282,9 +284,14 @@ class ShopifySync:
                     while len(in_flight) >= writers:
                         in_flight.popleft().result()  # committed (or its error raised)
                     previous = in_flight[-1] if in_flight else None
-                    in_flight.append(
-                        pool.submit(self._store_batch, resource, records, total, summary, previous)
-                    )
+                    if isinstance(records, _TextOrders):
+                        named, previous_named = threading.Event(), named
+                        job = pool.submit(
+                            self._store_text_batch, records, total, summary, previous, previous_named, named
+                        )
+                    else:
+                        job = pool.submit(self._store_batch, resource, records, total, summary, previous)
+                    in_flight.append(job)
                 while in_flight:
                     in_flight.popleft().result()
         with self.database.session() as session:
@@ -302,18 +309,70 @@ class ShopifySync:
         at once but merged only once the `previous` batch is committed (its failure is this
         batch's too)."""
         with self.database.session() as session:
-            if self.database.engine.dialect.name == "postgresql":
-                # The batch and its checkpoint commit together: should the server crash before
-                # the commit reaches disk, both are lost and the resumed import repeats the batch.
-                # So the commit need not wait for the disk.
-                session.execute(text("SET LOCAL synchronous_commit = off"))
+            self._without_disk_wait(session)
             self._ensure_active(session)
             self._store(session, resource, records, before_merge=previous.result if previous else None)
-            state = self._state(session, resource, lock=True)
-            done = int(state.extra["bulk"]["roots_done"]) + len(records)
-            state.extra = {**state.extra, "bulk": {**state.extra["bulk"], "roots_done": done}}
-            state.records_synced = done
-        summary.stored[resource] += len(records)
+            done = self._checkpoint(session, resource, len(records))
+        self._stored(resource, len(records), done, total, summary)
+
+    def _store_text_batch(
+        self,
+        records: _TextOrders,
+        total: int,
+        summary: SyncSummary,
+        previous: Future[None] | None,
+        previous_named: threading.Event | None,
+        named: threading.Event,
+    ) -> None:
+        """Store one batch of the orders export on PostgreSQL, in two transactions on one
+        connection. The first stages the batch and, in batch order (after `previous_named`),
+        writes and commits the customers, products and variants it names. The second merges the
+        orders and lines, side by side with the previous batch (they share no rows), and commits
+        with the checkpoint once the `previous` batch has committed (its failure is this
+        batch's too). Every wait is on an earlier batch, while holding no lock it could need."""
+        try:
+            with (
+                self.database.engine.connect() as connection,
+                Session(bind=connection, expire_on_commit=False) as session,
+            ):
+                with Loader(session, self.shop_id) as loader:
+                    self._without_disk_wait(session)
+                    self._ensure_active(session)
+                    loader.add_text_orders(records.orders, records.lines)
+                    loader.prepare()
+                    if previous_named is not None:
+                        previous_named.wait()
+                    loader.create_named()
+                    session.commit()  # the staged rows stay: temporary tables of this connection
+                    named.set()
+                    self._without_disk_wait(session)
+                    # A bulk export's orders come complete, once each, with all their lines.
+                    loader.merge(complete=True, before_general=previous.result if previous else None)
+                    if previous is not None:
+                        previous.result()
+                    reapply_redactions(session, self.shop_id)
+                    done = self._checkpoint(session, "orders", len(records))
+                session.commit()
+        finally:
+            named.set()
+        self._stored("orders", len(records), done, total, summary)
+
+    def _without_disk_wait(self, session: Session) -> None:
+        if self.database.engine.dialect.name == "postgresql":
+            # The batch and its checkpoint commit together: should the server crash before the
+            # commit reaches disk, both are lost and the resumed import repeats the batch. So
+            # the commit need not wait for the disk.
+            session.execute(text("SET LOCAL synchronous_commit = off"))
+
+    def _checkpoint(self, session: Session, resource: str, count: int) -> int:
+        state = self._state(session, resource, lock=True)
+        done = int(state.extra["bulk"]["roots_done"]) + count
+        state.extra = {**state.extra, "bulk": {**state.extra["bulk"], "roots_done": done}}
+        state.records_synced = done
+        return done
+
+    def _stored(self, resource: str, count: int, done: int, total: int, summary: SyncSummary) -> None:
+        summary.stored[resource] += count
         self._done[resource] = min(done / total, 1.0)
         self.progress(self._fraction(), f"{resource}: {done:,} of {total:,} stored")
 

@@ -149,32 +149,30 @@ def test_a_backfill_cut_off_mid_file_resumes_without_duplicates(
 def test_a_batch_that_fails_stops_the_later_ones_from_committing(
     shopify_app: Flask, shopify: ShopifyStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two writers take turns on PostgreSQL: the batch after a failed one is staged already, but
-    never merged nor committed, so the checkpoint covers exactly the batches stored."""
+    """Two writers work side by side on PostgreSQL: the batch after a failed one is staged and
+    merged already, but never committed, so the checkpoint covers exactly the batches stored."""
     from connectors.shopify.client import GraphQLClient
+    from cvo_plugin.services import shopify_sync
     from cvo_plugin.services.shopify_sync import ShopifySync
 
     database = app_database(shopify_app)
     shop_id = _installed_shop(database, shopify)
     client = GraphQLClient(shopify.store.domain, shopify.issue_token(), admin_origin=shopify.origin)
-    stores: list[int] = []
-    real_store = ShopifySync._store
+    stored: list[int] = []
+    real_reapply = shopify_sync.reapply_redactions
 
-    def failing_third(self: ShopifySync, session, resource, records, before_merge=None):  # type: ignore[no-untyped-def]
-        if resource == "orders":
-            stores.append(len(records))
-            if len(stores) == 3:
-                if before_merge is not None:
-                    before_merge()
-                raise RuntimeError("the database went away")
-        return real_store(self, session, resource, records, before_merge)
+    def failing_third(session, shop_id):  # type: ignore[no-untyped-def]
+        stored.append(shop_id)  # once per batch of orders, after its merge, before its checkpoint
+        if len(stored) == 3:
+            raise RuntimeError("the database went away")
+        return real_reapply(session, shop_id)
 
-    monkeypatch.setattr(ShopifySync, "_store", failing_third)
+    monkeypatch.setattr(shopify_sync, "reapply_redactions", failing_third)
     with pytest.raises(RuntimeError, match="went away"):
         ShopifySync(database, client, shop_id, batch_roots={"orders": 200}).run(full=True)
     assert _orders_state(database, shop_id)["bulk"]["roots_done"] == 400  # type: ignore[index]
     assert _counts(database)[0] == 400
-    monkeypatch.setattr(ShopifySync, "_store", real_store)
+    monkeypatch.setattr(shopify_sync, "reapply_redactions", real_reapply)
     summary = ShopifySync(database, client, shop_id, batch_roots={"orders": 200}).run()
     assert summary.stored["orders"] == len(shopify.store.orders) - 400
     assert_database_matches(shopify.store, database, shop_id)
