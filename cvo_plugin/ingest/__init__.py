@@ -209,7 +209,11 @@ class Loader:
         counts = None
         if complete and stager.dialect == "postgresql" and not given:
             counts = merge_complete(
-                self.session.connection(), self.shop_id, prepared=self._prepared, named=self._named
+                self.session.connection(),
+                self.shop_id,
+                prepared=self._prepared,
+                named=self._named,
+                unkeyed_lines=self._keys.unkeyed > 0,
             )
         if counts is None:
             if before_general is not None:
@@ -241,6 +245,7 @@ class _LineKeys:
         self.ended = bytearray(self._BITS // 8)
         self.keyable = False
         self.stopped = False
+        self.unkeyed = 0  # lines left without a platform id, for the merge to rank
 
     def _end(self, order: str) -> None:
         bit = hash(order) & (self._BITS - 1)
@@ -261,6 +266,7 @@ class _LineKeys:
             self._end(self.order)
             self.order = None
         self._end(order)
+        self.unkeyed += 1
 
     def keyed(self, line: LineRecord) -> LineRecord:
         """`line`, with its key when it has none and belongs to its order's first run."""
@@ -272,6 +278,7 @@ class _LineKeys:
             self.ranks = {}
             self.keyable = not self.stopped and not self._has_ended(order)
         if not self.keyable:
+            self.unkeyed += line.platform_id is None
             return line
         partition = (line.product_platform_id, line.variant_platform_id)
         rank = self.ranks.get(partition, 0) + 1

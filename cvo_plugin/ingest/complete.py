@@ -1,6 +1,7 @@
 """The merge of complete orders on PostgreSQL: the bulk backfill's fast path.
 
-A bulk export delivers every order once, with all its lines, each line with its platform id.
+A bulk export delivers every order once, with all its lines, each line with its platform id; so
+does an order file whose orders' rows are together (its lines keyed as they are staged, or here).
 For such a load the general merge (`cvo_plugin.ingest.merge`) does work it does not need: it
 folds several records per order into one, ranks lines without ids, and builds two intermediate
 tables to find the order ids. Here the order upsert returns the ids of the rows it wrote and the
@@ -51,6 +52,20 @@ SELECT product_platform_id, variant_platform_id, MAX(title) AS title,
     MAX(product_type) AS product_type, MAX(vendor) AS vendor, MAX(sku) AS sku,
     MAX(unit_price) AS unit_price
 FROM stg_lines GROUP BY product_platform_id, variant_platform_id
+"""
+
+# Lines staged without their key get it here, as the general merge gives it: ranked among all the
+# staged lines of their order, product and variant (rule 4).
+_KEY_LINES = """
+UPDATE stg_lines l SET platform_id = k.line_key
+FROM (
+    SELECT seq, COALESCE(product_platform_id, '') || ':' || COALESCE(variant_platform_id, '')
+        || ':' || CAST(ROW_NUMBER() OVER (PARTITION BY order_platform_id, product_platform_id,
+            variant_platform_id ORDER BY seq) AS TEXT) AS line_key
+    FROM stg_lines
+    WHERE order_platform_id IN (SELECT order_platform_id FROM stg_lines WHERE platform_id IS NULL)
+) k
+WHERE l.seq = k.seq AND l.platform_id IS NULL
 """
 
 _WRITTEN_DDL = """CREATE TEMPORARY TABLE stg_written (id BIGINT, platform_id TEXT, existed BOOLEAN,
@@ -126,10 +141,12 @@ FROM stg_lines l
 JOIN stg_written w ON w.platform_id = l.order_platform_id AND w.existed = {existed}
 JOIN pairs k ON k.product_key = COALESCE(l.product_platform_id, '')
     AND k.variant_key = COALESCE(l.variant_platform_id, '')
-ORDER BY w.id, l.platform_id
+ORDER BY {order}
 """
-_INSERT_LINES = _LINES.format(existed="FALSE")
-_UPSERT_LINES = _LINES.format(existed="TRUE") + LINES_ON_CONFLICT
+# New lines in the order of their orders (near each other in the index); lines that may
+# conflict in one order of locks for every writer.
+_INSERT_LINES = _LINES.format(existed="FALSE", order="w.id")
+_UPSERT_LINES = _LINES.format(existed="TRUE", order="w.id, l.platform_id") + LINES_ON_CONFLICT
 
 _COUNTS = """
 SELECT (SELECT COUNT(*) FROM stg_orders), COUNT(*),
@@ -147,18 +164,24 @@ def prepare_complete(connection: Connection) -> None:
 
 
 def merge_complete(
-    connection: Connection, shop_id: int, prepared: bool = False, named: bool = False
+    connection: Connection,
+    shop_id: int,
+    prepared: bool = False,
+    named: bool = False,
+    unkeyed_lines: bool = False,
 ) -> MergeCounts | None:
     """Merge a load of complete orders (see the module doc) into shop `shop_id`'s tables on
     PostgreSQL; None, having changed nothing, when the load turns out not to be complete: it
     then needs the general merge. Customers, products and variants staged as records are the
     caller's to rule out; `prepared`: `prepare_complete` ran after the last rows were staged;
-    `named`: so did `create_named`."""
+    `named`: so did `create_named`; `unkeyed_lines`: some lines may lack their key."""
     assert connection.dialect.name == "postgresql", "the complete-orders merge is PostgreSQL's"
     if not prepared:
         prepare_complete(connection)
     try:
         with connection.begin_nested():
+            if unkeyed_lines:
+                connection.exec_driver_sql(_KEY_LINES)
             if not named:
                 create_named(connection, shop_id)
             return _merge(connection, {"shop": shop_id})
@@ -189,9 +212,11 @@ def create_named(connection: Connection, shop_id: int) -> None:
 
 
 def _merge(connection: Connection, params: dict[str, Any]) -> MergeCounts:
-    # Hash in memory; compiling these statements (PostgreSQL's JIT) costs more than running them.
+    # Hash in memory (the staging tables carry no statistics: the planner would sort them to
+    # merge-join a large load); compiling these statements (JIT) costs more than running them.
     connection.exec_driver_sql(
-        f"SET LOCAL work_mem = '128MB'; SET LOCAL jit = off; DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
+        "SET LOCAL work_mem = '128MB'; SET LOCAL enable_mergejoin = off; SET LOCAL jit = off; "
+        f"DROP TABLE IF EXISTS stg_written; {_WRITTEN_DDL}"
     )
     try:
         with connection.begin_nested():  # without the upsert's per-row conflict handling

@@ -77,7 +77,10 @@ def import_orders(
             rows, currency = _stage_rows(loader, ORDER_FORMATS[fmt](path, progress))
         if rows == 0:
             raise ImportFormatError(path.name, None, "the file has a header but no rows")
-        counts = loader.merge()
+        # A file whose orders' rows are together gives each order once with all its lines:
+        # PostgreSQL merges that on the complete-orders path (`ingest.complete`); any other
+        # file falls back to the general merge.
+        counts = loader.merge(complete=True)
     if fmt == "shopify-csv":
         relink_catalogue(session, shop.id)
     if currency and shop.currency != currency and _is_new_shop_data(session, shop):

@@ -308,3 +308,45 @@ def test_text_rows_are_postgresql_only(pg: Database, sqlite_template: Path, tmp_
                 loader.add_text_orders(text_rows([]), text_rows([]))
     finally:
         database.dispose()
+
+
+def test_lines_without_ids_are_keyed_as_the_general_merge_keys_them(
+    pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order file's lines carry no id: the loader keys the first run of each order's rows as
+    it stages them, and the complete-orders merge keys the rest (an order whose rows come back
+    later in the file) as the general merge ranks them."""
+    import cvo_plugin.ingest as ingest
+
+    merged: list[MergeCounts | None] = []
+    real = ingest.merge_complete
+    monkeypatch.setattr(ingest, "merge_complete", lambda *a, **k: merged.append(real(*a, **k)) or merged[-1])
+    general, fast = make_shop(pg, "general"), make_shop(pg, "fast")
+    rows = [
+        ("o1", "p1", "v1"),
+        ("o1", "p1", "v1"),
+        ("o2", "p2", None),
+        ("o1", "p1", "v1"),  # o1 comes back: this line is ranked by the merge
+        ("o2", None, None),
+        ("o3", "p1", "v1"),
+    ]
+    for shop_id, complete in ((general, False), (fast, True)):
+        with pg.session() as session, Loader(session, shop_id) as loader:
+            loader.add_orders(order(o, T0, []).order for o in ("o1", "o2", "o3"))
+            for number, (o, product, variant) in enumerate(rows):
+                loader.add_line(
+                    LineRecord(o, product, 1 + number, Decimal("2.50"), variant_platform_id=variant)
+                )
+            counts = loader.merge(complete=complete)
+        assert counts.orders == 3 and counts.lines == 6
+    assert len(merged) == 1 and merged[0] is not None  # the complete-orders path, no fallback
+    held = holdings(pg, fast)
+    assert held == holdings(pg, general)
+    assert {(o, key) for o, key, *_ in held["lines"]} == {
+        ("o1", "p1:v1:1"),
+        ("o1", "p1:v1:2"),
+        ("o1", "p1:v1:3"),
+        ("o2", "p2::1"),
+        ("o2", "::1"),
+        ("o3", "p1:v1:1"),
+    }
