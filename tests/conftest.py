@@ -102,6 +102,22 @@ def database_url(request: pytest.FixtureRequest, db_backend: str, tmp_path: Path
 
 
 @pytest.fixture
+def pg_url(postgres_url: str) -> Iterator[str]:
+    """The PostgreSQL test database, emptied: for tests of PostgreSQL's own paths."""
+    _truncate_postgres(postgres_url)
+    yield postgres_url
+    _truncate_postgres(postgres_url)
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Database]:
+    """A `Database` on the emptied PostgreSQL test database."""
+    database = Database(pg_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     """A `Database` on this test's database."""
     db = Database(database_url)

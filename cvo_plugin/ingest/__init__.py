@@ -242,16 +242,20 @@ class _LineKeys:
     def __init__(self) -> None:
         self.order: str | None = None
         self.ranks: dict[tuple[str | None, str | None], int] = {}
-        self.ended = bytearray(self._BITS // 8)
+        self.ended = b""  # allocated on the first order that ends (most loads are a few orders)
         self.keyable = False
         self.stopped = False
         self.unkeyed = 0  # lines left without a platform id, for the merge to rank
 
     def _end(self, order: str) -> None:
+        if not self.ended:
+            self.ended = bytearray(self._BITS // 8)
         bit = hash(order) & (self._BITS - 1)
         self.ended[bit >> 3] |= 1 << (bit & 7)
 
     def _has_ended(self, order: str) -> bool:
+        if not self.ended:
+            return False
         bit = hash(order) & (self._BITS - 1)
         return bool(self.ended[bit >> 3] & (1 << (bit & 7)))
 

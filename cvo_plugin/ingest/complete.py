@@ -29,6 +29,7 @@ from cvo_plugin.ingest.merge import (
     NAMED_VARIANTS,
     ORDERS_INSERT,
     ORDERS_ON_CONFLICT,
+    RANKED_LINE_KEY,
     MergeCounts,
     analyze_outgrown,
 )
@@ -56,12 +57,10 @@ FROM stg_lines GROUP BY product_platform_id, variant_platform_id
 
 # Lines staged without their key get it here, as the general merge gives it: ranked among all the
 # staged lines of their order, product and variant (rule 4).
-_KEY_LINES = """
+_KEY_LINES = f"""
 UPDATE stg_lines l SET platform_id = k.line_key
 FROM (
-    SELECT seq, COALESCE(product_platform_id, '') || ':' || COALESCE(variant_platform_id, '')
-        || ':' || CAST(ROW_NUMBER() OVER (PARTITION BY order_platform_id, product_platform_id,
-            variant_platform_id ORDER BY seq) AS TEXT) AS line_key
+    SELECT seq, {RANKED_LINE_KEY} AS line_key
     FROM stg_lines
     WHERE order_platform_id IN (SELECT order_platform_id FROM stg_lines WHERE platform_id IS NULL)
 ) k

@@ -294,11 +294,16 @@ SELECT DISTINCT order_platform_id FROM stg_lines
 WHERE platform_id IS NULL AND order_platform_id IS NOT NULL
 """
 
-_FILL_STG_L = """
+# `line_key` in SQL: a staged line's rank among the staged lines of its order, product and variant.
+RANKED_LINE_KEY = """COALESCE(product_platform_id, '') || ':' || COALESCE(variant_platform_id, '')
+    || ':' || CAST(ROW_NUMBER() OVER (PARTITION BY order_platform_id, product_platform_id,
+        variant_platform_id ORDER BY seq) AS TEXT)"""
+
+_FILL_STG_L = f"""
 INSERT INTO stg_l
 SELECT d.id, l.line_key, p.id, v.id, l.sku, l.title, l.quantity, l.unit_price,
     COALESCE(l.discount, 0), COALESCE(l.refunded_quantity, 0),
-    CASE WHEN s.existing_id IS NULL THEN {true} ELSE {false} END
+    CASE WHEN s.existing_id IS NULL THEN {{true}} ELSE {{false}} END
 FROM (
     SELECT order_platform_id, product_platform_id, variant_platform_id, sku, title, quantity,
         unit_price, discount, refunded_quantity, platform_id AS line_key
@@ -307,14 +312,11 @@ FROM (
     UNION ALL
     SELECT order_platform_id, product_platform_id, variant_platform_id, sku, title, quantity,
         unit_price, discount, refunded_quantity,
-        COALESCE(platform_id, COALESCE(product_platform_id, '') || ':'
-            || COALESCE(variant_platform_id, '') || ':'
-            || CAST(ROW_NUMBER() OVER (PARTITION BY order_platform_id, product_platform_id,
-                variant_platform_id ORDER BY seq) AS TEXT))
+        COALESCE(platform_id, {RANKED_LINE_KEY})
     FROM stg_lines
     WHERE EXISTS (SELECT 1 FROM stg_unkeyed u WHERE u.order_platform_id = stg_lines.order_platform_id)
 ) l
-JOIN stg_o s ON s.platform_id = l.order_platform_id AND s.accepted = {true}
+JOIN stg_o s ON s.platform_id = l.order_platform_id AND s.accepted = {{true}}
 JOIN orders d ON d.shop_id = :shop AND d.platform_id = l.order_platform_id
 LEFT JOIN products p ON p.shop_id = :shop AND p.platform_id = l.product_platform_id
 LEFT JOIN variants v ON v.shop_id = :shop AND v.platform_id = l.variant_platform_id

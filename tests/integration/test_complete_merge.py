@@ -7,7 +7,6 @@ what the two shops hold, row by row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,20 +19,10 @@ from sqlalchemy.exc import ProgrammingError
 from cvo_plugin.db import Database
 from cvo_plugin.ingest import Loader, MergeCounts, text_rows
 from cvo_plugin.records import LineRecord, OrderBundle, OrderRecord
-from tests.conftest import _truncate_postgres, table_snapshot
+from tests.conftest import table_snapshot
 from tests.integration.test_loader import make_shop
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Database]:
-    """This test's PostgreSQL database (the fast path is PostgreSQL's)."""
-    _truncate_postgres(postgres_url)
-    database = Database(postgres_url)
-    yield database
-    database.dispose()
-    _truncate_postgres(postgres_url)
 
 
 def order(
